@@ -13,6 +13,7 @@ Where the data is looked for, in order:
 """
 import gzip
 import hashlib
+import http.client
 import os
 import struct
 import urllib.error
@@ -226,7 +227,11 @@ def _read_idx(file):
 def _download_all(cache_dir, mirrors, timeout=60):
     """Downloads each missing file into cache_dir, trying the mirrors in order.
     A file is kept only after its content checks out."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise MnistDataError(f"Cannot create the download folder {cache_dir} ({err}). "
+                             "Fix: set MNIST_CACHE to a writable folder.") from None
     for name in FILES.values():
         target = cache_dir / name
         if target.exists():
@@ -239,10 +244,12 @@ def _download_all(cache_dir, mirrors, timeout=60):
                 with urllib.request.urlopen(url, timeout=timeout) as response:
                     data = response.read()
                 _check_content(url, _decompress(url, data))
-            except (urllib.error.URLError, OSError, MnistDataError) as err:
+            except (urllib.error.URLError, OSError, http.client.HTTPException,
+                    MnistDataError) as err:  # HTTPException: e.g. a connection dropped midway
                 failures.append(f"{url}: {err}")
                 continue
-            _write_atomically(target, lambda f: f.write(data))
+            if not _write_atomically(target, lambda f: f.write(data)):
+                raise MnistDataError(f"Cannot write {target}. Fix: set MNIST_CACHE to a writable folder.")
             break
         else:
             raise MnistDataError(
