@@ -8,14 +8,15 @@ export MPLBACKEND := Agg
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 
-.PHONY: help venv test test-fast demo release figures bench reproduce lab lock clean
+.PHONY: help venv test test-fast demo compare release figures bench reproduce lab lock clean
 
 help:
-	@echo "make demo       train the seven optimizers on a short schedule and save the comparison figure"
+	@echo "make demo       release, autograde the example submissions, feedback, grades.csv, score table"
 	@echo "make test       run the whole test suite (sets up .venv first)"
 	@echo "make release    generate release/ from source/ with nbgrader"
 	@echo "make figures    redraw the figures of the course text"
 	@echo "make bench      time one training step (reference vs PyTorch when installed)"
+	@echo "make compare    train the seven optimizers on a short schedule and save the comparison figure"
 	@echo "make reproduce  train the seven optimizers with the original schedule (10000 iterations each)"
 	@echo "make lab        open JupyterLab on the course"
 
@@ -35,7 +36,10 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
 demo: $(STAMP)
-	$(PY) -m autograder.experiments --schedule short --out results/demo
+	$(PY) -m autograder.demo
+
+compare: $(STAMP)
+	$(PY) -m autograder.experiments --schedule short --out results/compare
 
 figures: $(STAMP)
 	$(PY) scripts/draw_figures.py source/mlp_optimizers/images
@@ -57,3 +61,6 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache results
+
+release: $(STAMP)
+	$(VENV)/bin/nbgrader generate_assignment mlp_optimizers --force

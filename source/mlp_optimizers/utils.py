@@ -288,3 +288,103 @@ def plot_histories(histories, smooth=50, path=None):
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+def _labels(y):
+    """(N, C) one-hot or (N,) indices -> (N,) indices."""
+    y = np.asarray(y)
+    return y.argmax(axis=1) if y.ndim == 2 else y
+
+
+def show_digits(images, labels, columns=8):
+    """A grid of digits with their labels. images: (N, 784) or (N, 1, 28, 28); labels: one-hot or indices."""
+    import matplotlib.pyplot as plt
+
+    labels = _labels(labels)
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.5 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, label in zip(axes.flat, images, labels):
+        ax.imshow(np.reshape(image, (28, 28)), cmap="Greys")
+        ax.set_title(f"label {label}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_final_accuracy(accuracies):
+    """Bar chart of the final test accuracy of each optimizer. accuracies: dict name -> float."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    names, values = list(accuracies), list(accuracies.values())
+    bars = ax.bar(names, values, color="tab:blue")
+    for bar, value in zip(bars, values):
+        ax.text(bar.get_x() + bar.get_width() / 2, value, f"{value:.4f}", ha="center", va="bottom", fontsize=8)
+    low = min(values) if values else 0.0
+    ax.set(ylabel="test accuracy", title="Final test accuracy", ylim=(max(0.0, low - 0.05), 1.0))
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_optimizer_paths(optimizers, start=(-7.0, 2.0), steps=30):
+    """Path of each optimizer minimising f(x, y) = x**2 / 20 + y**2 from start.
+
+    optimizers: dict name -> optimizer object with update(params, grads); it is
+        given params {"x": (1,) array, "y": (1,) array} and updates them in place.
+    A subplot per optimizer over the contour lines of f; an optimizer that raises
+    gets an empty subplot that names the error.
+    """
+    import matplotlib.pyplot as plt
+
+    xs, ys = np.meshgrid(np.linspace(-10, 10, 200), np.linspace(-5, 5, 100))
+    f = xs ** 2 / 20 + ys ** 2
+    columns = min(4, len(optimizers))
+    rows = -(-len(optimizers) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
+    for ax in axes.flat[len(optimizers):]:
+        ax.axis("off")
+    for ax, (name, optimizer) in zip(axes.flat, optimizers.items()):
+        ax.contour(xs, ys, f, levels=np.logspace(-1.5, 1.8, 12), colors="0.75", linewidths=0.7)
+        ax.plot(0, 0, "+", color="black")
+        params = {"x": np.array([start[0]]), "y": np.array([start[1]])}
+        path = [start]
+        try:
+            for _ in range(steps):
+                grads = {"x": params["x"] / 10.0, "y": 2.0 * params["y"]}
+                optimizer.update(params, grads)
+                path.append((float(params["x"][0]), float(params["y"][0])))
+        except Exception as err:  # show the others even if one optimizer is unfinished
+            ax.set_title(f"{name}: {type(err).__name__}", fontsize=10, color="tab:red")
+        else:
+            ax.set_title(name, fontsize=10)
+        path = np.array(path)
+        ax.plot(path[:, 0], path[:, 1], "o-", color="tab:red", markersize=3, linewidth=1)
+        ax.set(xlim=(-10, 10), ylim=(-5, 5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_misclassified(scores, images, labels, count=24, columns=8):
+    """The first `count` test digits whose highest score is not the label.
+
+    scores: (N, 10) network outputs; images: (N, 784); labels: one-hot or indices.
+    Each title reads "label -> predicted".
+    """
+    import matplotlib.pyplot as plt
+
+    labels = _labels(labels)
+    predicted = np.argmax(scores, axis=1)
+    wrong = np.flatnonzero(predicted != labels)[:count]
+    rows = max(1, -(-len(wrong) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.5 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong):
+        ax.imshow(np.reshape(images[i], (28, 28)), cmap="Greys")
+        ax.set_title(f"{labels[i]} -> {predicted[i]}", fontsize=9, color="tab:red")
+    fig.suptitle(f"{np.count_nonzero(predicted != labels)} of {len(labels)} test digits misclassified "
+                 f"(label -> predicted)", fontsize=10)
+    fig.tight_layout()
+    return fig

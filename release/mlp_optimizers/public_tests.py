@@ -1,0 +1,732 @@
+"""可见测试：在很小的固定输入上运行你的实现，并与写死在本文件中的期望值比较。
+
+每个测试函数接收你定义的函数或类，例如 ``test_affine(Affine)``；全部通过时打印一行
+``test_affine: 全部通过 ✓``，否则抛出 AssertionError，说明哪里不对（形状、dtype、哪个元素、
+是否原地更新……）。你的代码本身抛出的异常（例如还没有填写时的 NotImplementedError）会原样
+显示，方便你找到出错的那一行。期望值是用参考实现算好后抄进来的常数，本文件不含答案代码。
+通过可见测试不代表满分：评分时还会运行更严格的隐藏测试。
+
+Visible tests of the mlp_optimizers assignment: fixed small inputs, hard-coded expected outputs.
+"""
+import numpy as np
+
+# Tolerances (rtol, atol) of the comparisons, by dtype of the expected result.
+TOLERANCE = {np.dtype(np.float64): (1e-7, 1e-10), np.dtype(np.float32): (1e-5, 1e-6)}
+
+PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+# ---------------------------------------------------------------------------------------
+# Inputs and expected outputs. Each test function uses only these constants.
+# ---------------------------------------------------------------------------------------
+
+# initialize_parameters(2, 3, 2, 0.5, dtype=np.float64): the W arrays (the b arrays are zeros).
+INIT_SMALL_ARGS = (2, 3, 2, 0.5)  # input_size, hidden_size, output_size, weight_init_std
+INIT_SMALL_SHAPES = {"W1": (2, 3), "b1": (3,), "W2": (3, 3), "b2": (3,), "W3": (3, 2), "b3": (2,)}
+INIT_SMALL_W1 = [
+    [0.8121726818316208, -0.3058782068250377, -0.26408587613172785],
+    [-0.5364843110780853, 0.43270381466233926, -1.1507693484401413],
+]
+INIT_SMALL_W2 = [
+    [0.87240588210824, -0.3806034504475514, 0.15951954802854929],
+    [-0.12468518773870504, 0.731053968522487, -1.030070354748827],
+    [-0.16120860200675374, -0.19202717733420782, 0.5668847211677187],
+]
+INIT_SMALL_W3 = [
+    [-0.5499456336570154, -0.08621410377521788],
+    [-0.4389292089606859, 0.021106873357796416],
+    [0.2914076068579111, -0.5503095886064606],
+]
+# initialize_parameters(784, 300, 10, 0.01) with the default dtype (float32): shapes and a few entries.
+INIT_FULL_ARGS = (784, 300, 10, 0.01)
+INIT_FULL_SHAPES = {"W1": (784, 300), "b1": (300,), "W2": (300, 300), "b2": (300,),
+                    "W3": (300, 10), "b3": (10,)}
+INIT_FULL_SAMPLES = {
+    ('W1', (0, 0)): 0.016243454,
+    ('W1', (783, 299)): -0.019665854,
+    ('W2', (0, 0)): 0.0068256627,
+    ('W2', (299, 299)): -0.0182239,
+    ('W3', (0, 0)): -0.0009650625,
+    ('W3', (299, 9)): -0.00106129,
+}
+
+# LeakyRelu (alpha = 0.1): forward(x), then backward(dout).
+LEAKY_RELU_X = [[1.0, -0.5], [-2.0, 3.0]]
+LEAKY_RELU_DOUT = [[1.0, 1.0], [1.0, 1.0]]
+LEAKY_RELU_OUT = [[1.0, -0.05], [-0.2, 3.0]]
+LEAKY_RELU_DX = [[1.0, 0.1], [0.1, 1.0]]
+# The same in float32, on a (2, 3) input and a non-constant dout.
+LEAKY_RELU_X_F32 = [[0.5, -1.5, 2.0], [-0.25, 4.0, -3.0]]
+LEAKY_RELU_DOUT_F32 = [[1.0, -1.0, 2.0], [0.5, -2.0, 3.0]]
+LEAKY_RELU_OUT_F32 = [[0.5, -0.15, 2.0], [-0.025, 4.0, -0.3]]
+LEAKY_RELU_DX_F32 = [[1.0, -0.1, 2.0], [0.05, -2.0, 0.3]]
+
+# Affine(W, b): forward(x), then backward(dout).
+# Case 1 (all ones): l = sum(forward(x)) = 9.
+AFFINE_W_ONES = [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+AFFINE_B_ONES = [1.0, 1.0, 1.0]
+AFFINE_X_ONES = [[1.0, 1.0]]
+AFFINE_DOUT_ONES = [[1.0, 1.0, 1.0]]
+AFFINE_SUM_ONES = 9.0
+AFFINE_OUT_ONES = [[3.0, 3.0, 3.0]]
+AFFINE_DX_ONES = [[3.0, 3.0]]
+AFFINE_DW_ONES = [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+AFFINE_DB_ONES = [1.0, 1.0, 1.0]
+# Case 2: N = 2 samples, D = 2 inputs, M = 3 outputs.
+AFFINE_W = [[1.0, 2.0, -1.0], [0.5, -1.0, 3.0]]
+AFFINE_B = [0.5, -1.0, 2.0]
+AFFINE_X = [[1.0, -1.0], [2.0, 0.5]]
+AFFINE_DOUT = [[1.0, 0.0, -1.0], [2.0, 1.0, 0.5]]
+AFFINE_OUT = [[1.0, 2.0, -2.0], [2.75, 2.5, 1.5]]
+AFFINE_DX = [[2.0, -2.5], [3.5, 1.5]]
+AFFINE_DW = [[5.0, 2.0, 0.0], [0.0, 0.5, 1.25]]
+AFFINE_DB = [3.0, 1.0, -0.5]
+# Case 3, float32: N = 3, D = 2, M = 2.
+AFFINE_W_F32 = [[0.5, -1.0], [2.0, 1.5]]
+AFFINE_B_F32 = [0.1, -0.2]
+AFFINE_X_F32 = [[1.0, 2.0], [-1.0, 0.5], [0.25, -2.0]]
+AFFINE_DOUT_F32 = [[1.0, -1.0], [0.5, 2.0], [-2.0, 0.25]]
+AFFINE_OUT_F32 = [[4.6, 1.8], [0.6, 1.55], [-3.775, -3.45]]
+AFFINE_DX_F32 = [[1.5, 0.5], [-1.75, 4.0], [-1.25, -3.625]]
+AFFINE_DW_F32 = [[0.0, -2.9375], [6.25, -1.5]]
+AFFINE_DB_F32 = [-0.5, 1.25]
+
+# ThreeLayerNet(4, 5, 3, weight_init_std=1.0, dtype=np.float64): predict, loss, gradient.
+# (The float32 network, dtype left at its default, must give the same scores to float32 precision.)
+NETWORK_SIZES = (4, 5, 3)  # input_size, hidden_size, output_size
+NETWORK_WEIGHT_INIT_STD = 1.0
+NETWORK_X = [[1.0, -0.5, 0.25, 2.0], [-1.0, 0.5, 1.5, -2.0]]
+NETWORK_Y = [0, 2]  # class indices
+NETWORK_Y_ONEHOT = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]  # the same labels, one-hot
+NETWORK_SCORES = [
+    [-0.049844886090277034, 2.9657708532586433, 4.410699836099938],
+    [0.6762566431810196, 0.05568985347044022, 0.5778599011594275],
+]
+NETWORK_LOSS = 2.8367668516956526
+NETWORK_GRAD_B1 = [-0.11436927814472597, -0.007978429981050139, 0.3123889675244679,
+                   -0.38664418488217345, 0.7734399264764638]
+
+# Optimizers: three updates of the same parameters with a fixed sequence of gradients.
+OPT_PARAMS0 = {"W": [[1.0, -2.0], [0.5, 3.0]], "b": [0.0, -1.0]}
+OPT_GRADS = [
+    {"W": [[1.0, 2.0], [-0.5, 4.0]], "b": [0.5, -1.0]},
+    {"W": [[2.0, -1.0], [1.0, 0.5]], "b": [-1.0, 2.0]},
+    {"W": [[-1.0, 0.5], [3.0, -2.0]], "b": [0.25, 1.0]},
+]
+# Hyper-parameters of the float64 case (not the defaults: a large epsilon shows where it is added).
+# The float32 case uses the defaults and the first two gradients; *_EXPECTED_F32 holds its results.
+ADAGRAD_HYPER = {"learning_rate": 0.1, "epsilon": 0.01}
+ADAGRAD_EXPECTED = [
+    # after update 1
+    {"W": [[0.900990099009901, -2.099502487562189],
+           [0.5980392156862745, 2.9002493765586035]],
+     "b": [-0.09803921568627451, -0.900990099009901]},
+    # after update 2
+    {"W": [[0.8119455990199096, -2.0549802375671935],
+           [0.5093894046013961, 2.887876596190265]],
+     "b": [-0.009389404601396131, -0.9900345989998924]},
+    # after update 3
+    {"W": [[0.852604439046963, -2.0767072023425026],
+           [0.41597691905373935, 2.9322224941946997]],
+     "b": [-0.031022365660123657, -1.0306934390269458]},
+]
+ADAGRAD_EXPECTED_F32 = [
+    # after update 1
+    {"W": [[0.999, -2.001],
+           [0.501, 2.999]],
+     "b": [-0.0009999998, -0.999]},
+    # after update 2
+    {"W": [[0.9981056, -2.0005527],
+           [0.50010556, 2.998876]],
+     "b": [-0.00010557269, -0.99989444]},
+]
+
+RMSPROP_HYPER = {"learning_rate": 0.1, "epsilon": 0.01, "beta": 0.9}
+RMSPROP_EXPECTED = [
+    # after update 1
+    {"W": [[0.6934656996828449, -2.311305592414942],
+           [0.7974174357598776, 2.6862526247722105]],
+     "b": [-0.2974174357598775, -0.6934656996828449]},
+    # after update 2
+    {"W": [[0.41177555883777445, -2.166005962427439],
+           [0.5196396579820998, 2.6452815057985255]],
+     "b": [-0.019639657982099712, -0.9751558405279153]},
+    # after update 3
+    {"W": [[0.5459088592514058, -2.240347583632622],
+           [0.22410574695946228, 2.796691621078597]],
+     "b": [-0.09079965869462554, -1.1092891409415466]},
+]
+RMSPROP_EXPECTED_F32 = [
+    # after update 1
+    {"W": [[0.96837735, -2.0316226],
+           [0.5316226, 2.9683774]],
+     "b": [-0.031622574, -0.96837735]},
+    # after update 2
+    {"W": [[0.9400903, -2.017475],
+           [0.5033356, 2.964453]],
+     "b": [-0.0033355542, -0.9966644]},
+]
+
+MOMENTUM_HYPER = {"learning_rate": 0.1, "beta": 0.8}
+MOMENTUM_EXPECTED = [
+    # after update 1
+    {"W": [[0.9, -2.2],
+           [0.55, 2.6]],
+     "b": [-0.05, -0.9]},
+    # after update 2
+    {"W": [[0.62, -2.2600000000000002],
+           [0.49000000000000005, 2.23]],
+     "b": [0.009999999999999995, -1.02]},
+    # after update 3
+    {"W": [[0.496, -2.358],
+           [0.14200000000000002, 2.134]],
+     "b": [0.032999999999999995, -1.216]},
+]
+# The velocity self.v after each update (v = beta*v + lr*g contains the learning rate).
+MOMENTUM_EXPECTED_V = [
+    # after update 1
+    {"W": [[0.1, 0.2],
+           [-0.05, 0.4]],
+     "b": [0.05, -0.1]},
+    # after update 2
+    {"W": [[0.28, 0.060000000000000026],
+           [0.06, 0.37000000000000005]],
+     "b": [-0.06, 0.12]},
+    # after update 3
+    {"W": [[0.12400000000000003, 0.09800000000000003],
+           [0.34800000000000003, 0.09600000000000003]],
+     "b": [-0.023, 0.196]},
+]
+MOMENTUM_EXPECTED_F32 = [
+    # after update 1
+    {"W": [[0.999, -2.002],
+           [0.5005, 2.996]],
+     "b": [-0.0005, -0.999]},
+    # after update 2
+    {"W": [[0.9961, -2.0028],
+           [0.49995002, 2.9919]],
+     "b": [4.9999973e-05, -1.0001]},
+]
+
+NESTEROV_HYPER = {"learning_rate": 0.1, "beta": 0.8}
+NESTEROV_EXPECTED = [
+    # after update 1
+    {"W": [[0.82, -2.36],
+           [0.59, 2.28]],
+     "b": [-0.09000000000000001, -0.82]},
+    # after update 2
+    {"W": [[0.3959999999999999, -2.308],
+           [0.44199999999999995, 1.9339999999999997]],
+     "b": [0.05800000000000001, -1.116]},
+    # after update 3
+    {"W": [[0.3967999999999999, -2.4364],
+           [-0.13640000000000008, 2.0572]],
+     "b": [0.05140000000000001, -1.3728000000000002]},
+]
+NESTEROV_EXPECTED_V = [
+    # after update 1
+    {"W": [[0.1, 0.2],
+           [-0.05, 0.4]],
+     "b": [0.05, -0.1]},
+    # after update 2
+    {"W": [[0.28, 0.060000000000000026],
+           [0.06, 0.37000000000000005]],
+     "b": [-0.06, 0.12]},
+    # after update 3
+    {"W": [[0.12400000000000003, 0.09800000000000003],
+           [0.34800000000000003, 0.09600000000000003]],
+     "b": [-0.023, 0.196]},
+]
+NESTEROV_EXPECTED_F32 = [
+    # after update 1
+    {"W": [[0.9981, -2.0038],
+           [0.50095, 2.9924]],
+     "b": [-0.00095, -0.9981]},
+    # after update 2
+    {"W": [[0.99349, -2.00352],
+           [0.49945498, 2.98821]],
+     "b": [0.00054499996, -1.0010899]},
+]
+
+ADAM_HYPER = {"learning_rate": 0.1, "epsilon": 0.01, "beta1": 0.8, "beta2": 0.9}
+ADAM_EXPECTED = [
+    # after update 1
+    {"W": [[0.900990099009901, -2.099502487562189],
+           [0.5980392156862745, 2.9002493765586035]],
+     "b": [-0.09803921568627451, -0.900990099009901]},
+    # after update 2
+    {"W": [[0.8047251199218262, -2.120788505171749],
+           [0.5570365396184426, 2.8264885123191137]],
+     "b": [-0.0570365396184426, -0.9422465186190759]},
+    # after update 3
+    {"W": [[0.7690097678634591, -2.1520989870935665],
+           [0.48354859488948143, 2.8109263451529634]],
+     "b": [-0.042875800707011025, -0.9986998170339141]},
+]
+ADAM_EXPECTED_F32 = [
+    # after update 1
+    {"W": [[0.999, -2.001],
+           [0.501, 2.999]],
+     "b": [-0.0009999998, -0.999]},
+    # after update 2
+    {"W": [[0.99803483, -2.0012662],
+           [0.5006339, 2.9982429]],
+     "b": [-0.0006338963, -0.9993661]},
+]
+
+ADABELIEF_HYPER = {"learning_rate": 0.1, "epsilon": 0.01, "beta1": 0.8, "beta2": 0.9}
+ADABELIEF_EXPECTED = [
+    # after update 1
+    {"W": [[0.8765432098765432, -2.124223602484472],
+           [0.6219512195121951, 2.8753894080996885]],
+     "b": [-0.12195121951219512, -0.8765432098765432]},
+    # after update 2
+    {"W": [[0.7459231139176761, -2.1484041558978517],
+           [0.574686456511275, 2.7827660577451305]],
+     "b": [-0.07468645651127506, -0.9241454592325818]},
+    # after update 3
+    {"W": [[0.7041338927742514, -2.18450138872654],
+           [0.48052119023651796, 2.764986623071374]],
+     "b": [-0.05873156225152415, -0.9925296599347116]},
+]
+ADABELIEF_EXPECTED_F32 = [
+    # after update 1
+    {"W": [[0.9988889, -2.001111],
+           [0.5011111, 2.998889]],
+     "b": [-0.001111111, -0.9988889]},
+    # after update 2
+    {"W": [[0.99777204, -2.0013947],
+           [0.50072, 2.9980414]],
+     "b": [-0.00072005007, -0.99928]},
+]
+
+# Everything an optimizer test needs, by class name.
+#   state: the dict attributes created on the first update; counter: has the step counter t;
+#   expected_v: the expected self.v after each update (only where it is pinned down by the
+#   parameters alone up to a factor: Momentum and Nesterov); hint: shown when a value is wrong.
+OPTIMIZER_CASES = {
+    "AdaGrad": {
+        "hyper": ADAGRAD_HYPER, "expected": ADAGRAD_EXPECTED, "expected_f32": ADAGRAD_EXPECTED_F32,
+        "state": ("grads_squared",), "counter": False, "expected_v": None,
+        "hint": "AdaGrad：grads_squared 要累加每一步的 g*g；更新量是 lr*g/(sqrt(累加值)+epsilon)，"
+                "epsilon 加在 sqrt 外面。",
+    },
+    "RMSprop": {
+        "hyper": RMSPROP_HYPER, "expected": RMSPROP_EXPECTED, "expected_f32": RMSPROP_EXPECTED_F32,
+        "state": ("grads_squared",), "counter": False, "expected_v": None,
+        "hint": "RMSprop：u = beta*u + (1-beta)*g*g（beta 乘旧的 u，不是 AdaGrad 的直接累加）；"
+                "更新量是 lr*g/(sqrt(u)+epsilon)，epsilon 加在 sqrt 外面。",
+    },
+    "Momentum": {
+        "hyper": MOMENTUM_HYPER, "expected": MOMENTUM_EXPECTED, "expected_f32": MOMENTUM_EXPECTED_F32,
+        "state": ("v",), "counter": False, "expected_v": MOMENTUM_EXPECTED_V,
+        "hint": "Momentum：v = beta*v + lr*g（学习率在 v 里面），然后 p -= v。",
+    },
+    "Nesterov": {
+        "hyper": NESTEROV_HYPER, "expected": NESTEROV_EXPECTED, "expected_f32": NESTEROV_EXPECTED_F32,
+        "state": ("v",), "counter": False, "expected_v": NESTEROV_EXPECTED_V,
+        "hint": "Nesterov：先 v = beta*v + lr*g，再用更新后的 v 做 p -= beta*v + lr*g"
+                "（不是 Momentum 的 p -= v）。",
+    },
+    "Adam": {
+        "hyper": ADAM_HYPER, "expected": ADAM_EXPECTED, "expected_f32": ADAM_EXPECTED_F32,
+        "state": ("v", "u"), "counter": True, "expected_v": None,
+        "hint": "Adam：v 用 beta1、u 用 beta2（不要交换）；偏差修正 v/(1-beta1**t)、u/(1-beta2**t)，"
+                "t 从 1 开始；epsilon 加在 sqrt(修正后的 u) 外面。",
+    },
+    "AdaBelief": {
+        "hyper": ADABELIEF_HYPER, "expected": ADABELIEF_EXPECTED, "expected_f32": ADABELIEF_EXPECTED_F32,
+        "state": ("v", "s"), "counter": True, "expected_v": None,
+        "hint": "AdaBelief：先更新 v，再用更新后的 v 计算 s 中的 (g - v)**2（不是 Adam 的 g*g）；"
+                "偏差修正 v/(1-beta1**t)、s/(1-beta2**t)，t 从 1 开始；epsilon 加在 sqrt 外面。",
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------
+
+def _index_text(index):
+    return "[" + ", ".join(str(i) for i in index) + "]" if index else ""
+
+
+def _array_text(a):
+    return np.array2string(np.asarray(a), precision=10, floatmode="maxprec", suppress_small=False)
+
+
+def _with_hint(message, hint):
+    return message + ("\n提示：" + hint if hint else "")
+
+
+def _check_array(what, got, expected, dtype=np.float64, hint=None, shape_hint=None):
+    """Raise AssertionError unless got is an array of expected's shape and dtype and values."""
+    expected = np.asarray(expected, dtype=dtype)
+    if not isinstance(got, np.ndarray):
+        raise AssertionError(_with_hint(
+            "{} 应是 numpy 数组，得到 {}".format(what, type(got).__name__), shape_hint or hint))
+    if got.shape != expected.shape:
+        raise AssertionError(_with_hint(
+            "{} 的形状不对：期望 {}，得到 {}".format(what, expected.shape, got.shape), shape_hint or hint))
+    if got.dtype != expected.dtype:
+        raise AssertionError(
+            "{} 的 dtype 不对：期望 {}，得到 {}（输入是 {} 时结果也应是 {}，不要在计算中换成别的 dtype）"
+            .format(what, expected.dtype, got.dtype, expected.dtype, expected.dtype))
+    rtol, atol = TOLERANCE[expected.dtype]
+    wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol)
+    if wrong.any():
+        index = tuple(int(i) for i in np.argwhere(wrong)[0])
+        message = "{}{} 的数值不对：期望 {}，得到 {}".format(
+            what, _index_text(index), str(expected[index]), str(got[index]))
+        if not np.all(np.isfinite(got)):
+            message += "（结果里有 nan 或 inf：是否除以了 0？）"
+        if expected.size > 1:
+            message += "\n期望的 {}：\n{}\n你的 {}：\n{}".format(
+                what, _array_text(expected), what, _array_text(got))
+        raise AssertionError(_with_hint(message, hint))
+
+
+def _check_scalar(what, got, expected, hint=None):
+    if np.ndim(got) != 0:
+        raise AssertionError(_with_hint("{} 应是一个标量，得到形状为 {} 的数组".format(
+            what, np.shape(got)), hint))
+    rtol, atol = TOLERANCE[np.dtype(np.float64)]
+    if not np.isclose(float(got), expected, rtol=rtol, atol=atol):
+        raise AssertionError(_with_hint("{} 的数值不对：期望 {!r}，得到 {!r}".format(
+            what, expected, float(got)), hint))
+
+
+def _check_unchanged(what, array, original):
+    if not np.array_equal(array, original):
+        raise AssertionError("{} 被修改了：请不要原地修改传入的数组（需要时先 .copy()）".format(what))
+
+
+def _passed(name):
+    print("{}: 全部通过 ✓".format(name))
+
+
+# ---------------------------------------------------------------------------------------
+# initialize_parameters
+# ---------------------------------------------------------------------------------------
+
+_INIT_VALUE_HINT = ("W 的数值与期望不符：请在 np.random.seed(1) 之后按 W1、W2、W3 的顺序各调用一次 "
+                    "np.random.randn(行数, 列数)，再乘以参数 weight_init_std（不要写死 0.01），"
+                    "不要再次调用 np.random.seed。")
+
+
+def _check_param_dict(params, shapes, dtype, dtype_hint):
+    if not isinstance(params, dict):
+        raise AssertionError("initialize_parameters 应返回 dict，得到 {}".format(type(params).__name__))
+    missing = [key for key in PARAM_KEYS if key not in params]
+    if missing:
+        raise AssertionError("返回的 params 缺少键 {}（应有 {}）".format(missing, list(PARAM_KEYS)))
+    for key in PARAM_KEYS:
+        value = params[key]
+        if not isinstance(value, np.ndarray):
+            raise AssertionError("params['{}'] 应是 numpy 数组，得到 {}".format(key, type(value).__name__))
+        if value.shape != shapes[key]:
+            raise AssertionError("params['{}'] 的形状不对：期望 {}，得到 {}".format(
+                key, shapes[key], value.shape))
+        if value.dtype != np.dtype(dtype):
+            raise AssertionError("params['{}'] 的 dtype 不对：期望 {}，得到 {}。{}".format(
+                key, np.dtype(dtype), value.dtype, dtype_hint))
+    for key in ("b1", "b2", "b3"):
+        if np.any(params[key] != 0):
+            raise AssertionError("params['{}'] 应全为 0（用 np.zeros）".format(key))
+
+
+def test_initialize_parameters(initialize_parameters):
+    """initialize_parameters: keys, shapes, dtype, zero biases and the seeded weights."""
+    input_size, hidden_size, output_size, std = INIT_SMALL_ARGS
+    params = initialize_parameters(input_size, hidden_size, output_size, std, dtype=np.float64)
+    _check_param_dict(params, INIT_SMALL_SHAPES, np.float64,
+                      "dtype=np.float64 时所有参数都应是 float64：请用 .astype(dtype)。")
+    expected = {"W1": INIT_SMALL_W1, "W2": INIT_SMALL_W2, "W3": INIT_SMALL_W3}
+    for key in ("W1", "W2", "W3"):
+        what = "initialize_parameters{}['{}']".format(INIT_SMALL_ARGS, key)
+        _check_array(what, params[key], expected[key], np.float64, hint=_INIT_VALUE_HINT)
+
+    params = initialize_parameters(*INIT_FULL_ARGS)
+    _check_param_dict(params, INIT_FULL_SHAPES, np.float32,
+                      "dtype 的默认值是 np.float32：每个数组都要转换成参数 dtype（.astype(dtype) 或 "
+                      "np.zeros(..., dtype=dtype)）。")
+    for (key, index), value in INIT_FULL_SAMPLES.items():
+        what = "initialize_parameters{}['{}']".format(INIT_FULL_ARGS, key)
+        got = params[key][index]
+        rtol, atol = TOLERANCE[np.dtype(np.float32)]
+        if not np.isclose(got, np.float32(value), rtol=rtol, atol=atol):
+            raise AssertionError(_with_hint("{}{} 的数值不对：期望 {}，得到 {}".format(
+                what, _index_text(index), str(np.float32(value)), str(got)), _INIT_VALUE_HINT))
+    _passed("test_initialize_parameters")
+
+
+# ---------------------------------------------------------------------------------------
+# LeakyRelu
+# ---------------------------------------------------------------------------------------
+
+def _leaky_relu_hint(got, expected, positive):
+    """A guess at what went wrong, from where the wrong values are (positive: where x > 0)."""
+    try:
+        got = np.asarray(got, dtype=np.float64)
+        expected = np.asarray(expected, dtype=np.float64)
+    except (TypeError, ValueError):
+        got = expected = None
+    negative = ~positive
+    hints = []
+    if got is not None and got.shape == expected.shape:
+        if (np.allclose(got[positive], expected[positive] * 0.1)
+                and not np.allclose(expected[positive], 0)):
+            hints.append("x > 0 的位置不应乘以 alpha：正半轴的斜率是 1。")
+        if np.allclose(got[negative], 0) and not np.allclose(expected[negative], 0):
+            hints.append("x <= 0 的位置得到了 0：LeakyRelu 负半轴的斜率是 alpha = 0.1，不是 0（那是 ReLU）。")
+        elif (np.allclose(got[negative], expected[negative] * 10)
+                and not np.allclose(expected[negative], 0)):
+            hints.append("x <= 0 的位置没有乘以 alpha = 0.1。")
+    if hints:
+        return "".join(hints)
+    return ("forward：x > 0 时输出 x，x <= 0 时输出 alpha*x；backward：dout 乘以同一位置的斜率"
+            "（x > 0 处为 1，x <= 0 处为 alpha），x 取 forward 时的输入。")
+
+
+def _run_leaky_relu(LeakyRelu, x_list, dout_list, out_expected, dx_expected, dtype, label):
+    x = np.array(x_list, dtype=dtype)
+    dout = np.array(dout_list, dtype=dtype)
+    x_before, dout_before = x.copy(), dout.copy()
+    positive = x > 0
+    layer = LeakyRelu()
+    out = layer.forward(x)
+    _check_unchanged("输入 x", x, x_before)
+    _check_array("forward(x) 的输出{}".format(label), out, out_expected, dtype,
+                 hint=_leaky_relu_hint(out, out_expected, positive))
+    dx = layer.backward(dout)
+    _check_unchanged("dout", dout, dout_before)
+    _check_array("backward(dout) 的输出 dx{}".format(label), dx, dx_expected, dtype,
+                 hint=_leaky_relu_hint(dx, dx_expected, positive))
+
+
+def test_leaky_relu(LeakyRelu):
+    """LeakyRelu: forward and backward on float64 and float32 inputs; inputs left unchanged."""
+    _run_leaky_relu(LeakyRelu, LEAKY_RELU_X, LEAKY_RELU_DOUT, LEAKY_RELU_OUT, LEAKY_RELU_DX,
+                    np.float64, "")
+    _run_leaky_relu(LeakyRelu, LEAKY_RELU_X_F32, LEAKY_RELU_DOUT_F32, LEAKY_RELU_OUT_F32,
+                    LEAKY_RELU_DX_F32, np.float32, "（float32 输入）")
+    _passed("test_leaky_relu")
+
+
+# ---------------------------------------------------------------------------------------
+# Affine
+# ---------------------------------------------------------------------------------------
+
+_AFFINE_OUT_HINT = "out = x·W + b：x 的形状是 (N, D)，W 是 (D, M)，b 是 (M,)，out 是 (N, M)。"
+_AFFINE_DW_HINT = "dW 的形状与 W 相同 (D, M)：∂L/∂W = Xᵀ·∂L/∂Y（x 是 forward 时保存的 self.x）。"
+_AFFINE_DB_HINT = "db 的形状与 b 相同 (M,)：把 dout 沿 batch 维（axis=0）求和。"
+
+
+def _run_affine(Affine, W_list, b_list, x_list, dout_list, expected, dtype, label):
+    W = np.array(W_list, dtype=dtype)
+    b = np.array(b_list, dtype=dtype)
+    x = np.array(x_list, dtype=dtype)
+    dout = np.array(dout_list, dtype=dtype)
+    W_before, b_before, x_before, dout_before = W.copy(), b.copy(), x.copy(), dout.copy()
+    out_expected, dx_expected, dW_expected, db_expected = expected
+    layer = Affine(W, b)
+    out = layer.forward(x)
+    _check_unchanged("输入 x", x, x_before)
+    hint = _AFFINE_OUT_HINT
+    if (isinstance(out, np.ndarray) and out.shape == np.shape(out_expected)
+            and np.allclose(out, np.asarray(out_expected) - np.asarray(b_list), rtol=1e-5, atol=1e-6)):
+        hint = "forward 的结果少加了偏置 b。" + _AFFINE_OUT_HINT
+    _check_array("forward(x) 的输出{}".format(label), out, out_expected, dtype, hint=hint)
+    dx = layer.backward(dout)
+    _check_unchanged("dout", dout, dout_before)
+    _check_unchanged("W", W, W_before)
+    _check_unchanged("b", b, b_before)
+    _check_array("backward(dout) 返回的 dx{}".format(label), dx, dx_expected, dtype)
+    _check_array("self.dW{}".format(label), layer.dW, dW_expected, dtype, hint=_AFFINE_DW_HINT)
+    _check_array("self.db{}".format(label), layer.db, db_expected, dtype, hint=_AFFINE_DB_HINT)
+    return out
+
+
+def test_affine(Affine):
+    """Affine: forward, dx, dW and db on three cases (one of them float32)."""
+    out = _run_affine(Affine, AFFINE_W_ONES, AFFINE_B_ONES, AFFINE_X_ONES, AFFINE_DOUT_ONES,
+                      (AFFINE_OUT_ONES, AFFINE_DX_ONES, AFFINE_DW_ONES, AFFINE_DB_ONES),
+                      np.float64, "（W、b、x 全为 1）")
+    _check_scalar("np.sum(forward(x))（W、b、x 全为 1）", np.sum(out), AFFINE_SUM_ONES, _AFFINE_OUT_HINT)
+    _run_affine(Affine, AFFINE_W, AFFINE_B, AFFINE_X, AFFINE_DOUT,
+                (AFFINE_OUT, AFFINE_DX, AFFINE_DW, AFFINE_DB), np.float64, "（N=2, D=2, M=3）")
+    _run_affine(Affine, AFFINE_W_F32, AFFINE_B_F32, AFFINE_X_F32, AFFINE_DOUT_F32,
+                (AFFINE_OUT_F32, AFFINE_DX_F32, AFFINE_DW_F32, AFFINE_DB_F32), np.float32,
+                "（float32，N=3, D=2, M=2）")
+    _passed("test_affine")
+
+
+# ---------------------------------------------------------------------------------------
+# ThreeLayerNet
+# ---------------------------------------------------------------------------------------
+
+_NETWORK_NOTE = ("ThreeLayerNet 用到你的 initialize_parameters、Affine 和 LeakyRelu："
+                 "请先通过前面的测试。")
+_PREDICT_HINT = ("predict 应把 x 依次传过 self.layers 中的每一层（Affine1 → LeakyRelu1 → Affine2 → "
+                 "LeakyRelu2 → Affine3），每层的输入是上一层 forward 的输出。" + _NETWORK_NOTE)
+
+
+def test_network(ThreeLayerNet):
+    """ThreeLayerNet: predict (float64 and float32), loss through lastLayer, gradient."""
+    input_size, hidden_size, output_size = NETWORK_SIZES
+    net = ThreeLayerNet(input_size, hidden_size, output_size,
+                        weight_init_std=NETWORK_WEIGHT_INIT_STD, dtype=np.float64)
+    x = np.array(NETWORK_X)
+    x_before = x.copy()
+    scores = net.predict(x)
+    _check_unchanged("输入 x", x, x_before)
+    hint = _PREDICT_HINT
+    if isinstance(scores, np.ndarray) and scores.ndim == 2 and np.allclose(scores.sum(axis=1), 1):
+        hint = ("predict 的每一行加起来等于 1：predict 应返回 softmax 之前的得分，"
+                "softmax 在 self.lastLayer 里计算。")
+    _check_array("predict(x)", scores, NETWORK_SCORES, np.float64, hint=hint)
+
+    for labels, name in ((NETWORK_Y, "类别索引"), (NETWORK_Y_ONEHOT, "one-hot")):
+        y = np.array(labels)
+        net.lastLayer.loss = None
+        loss = net.loss(x, y)
+        if net.lastLayer.loss is None:
+            raise AssertionError("loss 应调用 self.lastLayer.forward(得分, y) 计算损失"
+                                 "（调用 net.loss 之后 self.lastLayer.loss 仍是 None）")
+        _check_scalar("loss(x, y)（y 为{}）".format(name), loss, NETWORK_LOSS,
+                      hint="loss = self.lastLayer.forward(self.predict(x), y)，"
+                           "不要自己再做一次 softmax。" + _NETWORK_NOTE)
+
+    grads = net.gradient(x, np.array(NETWORK_Y))
+    for key in PARAM_KEYS:
+        if key not in grads:
+            raise AssertionError("gradient 返回的 grads 缺少键 '{}'".format(key))
+        if np.shape(grads[key]) != np.shape(net.params[key]):
+            raise AssertionError("grads['{}'] 的形状不对：期望 {}，得到 {}".format(
+                key, np.shape(net.params[key]), np.shape(grads[key])))
+    _check_array("gradient(x, y)['b1']", grads["b1"], NETWORK_GRAD_B1, np.float64,
+                 hint="梯度经过所有层的 backward 传回第一层。" + _NETWORK_NOTE)
+
+    net32 = ThreeLayerNet(input_size, hidden_size, output_size, weight_init_std=NETWORK_WEIGHT_INIT_STD)
+    scores32 = net32.predict(x.astype(np.float32))
+    _check_array("float32 网络（dtype 取默认值）的 predict(x)", scores32, NETWORK_SCORES, np.float32,
+                 hint=_PREDICT_HINT)
+    _passed("test_network")
+
+
+# ---------------------------------------------------------------------------------------
+# Optimizers
+# ---------------------------------------------------------------------------------------
+
+def _arrays(literals, dtype):
+    return {key: np.array(value, dtype=dtype) for key, value in literals.items()}
+
+
+def _hyper_text(hyper):
+    return ", ".join("{}={}".format(key, value) for key, value in hyper.items())
+
+
+def _check_state(optimizer, name, case, params):
+    for attr in case["state"]:
+        state = getattr(optimizer, attr, None)
+        if not isinstance(state, dict) or any(key not in state for key in params):
+            raise AssertionError(
+                "第一次 update 之后，{} 应有属性 self.{}：一个与 params 键相同的 dict"
+                "（第一次 update 时创建，每个值是与参数同形状的全 0 数组），得到 {!r}".format(
+                    name, attr, state if not isinstance(state, dict) else sorted(state)))
+        for key in params:
+            if np.shape(state[key]) != params[key].shape:
+                raise AssertionError("self.{}['{}'] 的形状应与 params['{}'] 相同：期望 {}，得到 {}".format(
+                    attr, key, key, params[key].shape, np.shape(state[key])))
+
+
+def _same_as_fresh_optimizer(cls, hyper, params_before, grads, params_after):
+    """True if a new optimizer, given only this step's gradient, lands where the student's did."""
+    try:
+        fresh = cls(**hyper)
+        params = {key: value.copy() for key, value in params_before.items()}
+        fresh.update(params, {key: value.copy() for key, value in grads.items()})
+        return all(np.allclose(params[key], params_after[key], rtol=1e-7, atol=1e-10)
+                   for key in params)
+    except Exception:
+        return False
+
+
+def _run_optimizer(cls, name, case, hyper, expected, dtype, label, expected_v=None):
+    optimizer = cls(**hyper)
+    params = _arrays(OPT_PARAMS0, dtype)
+    originals = dict(params)  # the arrays the network's layers would hold
+    for step, (grad_literals, step_expected) in enumerate(zip(OPT_GRADS, expected), start=1):
+        grads = _arrays(grad_literals, dtype)
+        params_before = {key: value.copy() for key, value in params.items()}
+        optimizer.update(params, grads)
+        for key in grads:
+            _check_unchanged("grads['{}']".format(key), grads[key], np.array(grad_literals[key], dtype))
+        for key in originals:
+            if params.get(key) is not originals[key]:
+                raise AssertionError(
+                    "参数没有原地更新：请用 params[key] -= ...（params[key] = params[key] - ... 会创建"
+                    "新数组，网络各层持有的仍是旧数组，训练时网络不会变）。出问题的键：'{}'".format(key))
+        if step == 1:
+            _check_state(optimizer, name, case, params)
+        if case["counter"] and getattr(optimizer, "t", None) != step:
+            raise AssertionError(
+                "第 {} 次 update 之后 self.t 应为 {}，得到 {!r}：t 在每次 update 开头加 1，"
+                "第一次 update 使用 t = 1".format(step, step, getattr(optimizer, "t", None)))
+        for key in ("W", "b"):
+            got, want = params[key], np.asarray(step_expected[key], dtype=dtype)
+            rtol, atol = TOLERANCE[np.dtype(dtype)]
+            if np.allclose(got, want, rtol=rtol, atol=atol):
+                continue
+            hint = case["hint"]
+            if step == 1 and case["counter"]:
+                hint = "第 1 步的结果与期望不符：检查偏差修正，t 应从 1 开始。" + hint
+            if step > 1 and _same_as_fresh_optimizer(cls, hyper, params_before, grads, params):
+                hint = ("状态没有在两次 update 之间保留：第 {} 步的结果和一个新建的优化器只做一步的结果相同。"
+                        "状态（self.{}）只在第一次 update 时创建，之后每一步在旧值的基础上更新。"
+                        .format(step, "、self.".join(case["state"])))
+            _check_array("{} 第 {} 次 update 之后的 params['{}']".format(label, step, key),
+                         got, want, dtype, hint=hint)
+        if expected_v is not None:
+            for key in ("W", "b"):
+                _check_array("{} 第 {} 次 update 之后的 self.v['{}']".format(label, step, key),
+                             np.asarray(optimizer.v[key]), expected_v[step - 1][key], dtype,
+                             hint=case["hint"])
+
+
+def _test_optimizer(cls, name):
+    case = OPTIMIZER_CASES[name]
+    _run_optimizer(cls, name, case, case["hyper"], case["expected"], np.float64,
+                   "{}({})".format(name, _hyper_text(case["hyper"])), case["expected_v"])
+    _run_optimizer(cls, name, case, {}, case["expected_f32"], np.float32,
+                   "{}()（默认超参数，float32 参数）".format(name))
+    _passed("test_" + name.lower())
+
+
+def test_adagrad(AdaGrad):
+    """AdaGrad: three updates (float64, non-default hyper-parameters) and two (float32, defaults)."""
+    _test_optimizer(AdaGrad, "AdaGrad")
+
+
+def test_rmsprop(RMSprop):
+    """RMSprop: three updates (float64, non-default hyper-parameters) and two (float32, defaults)."""
+    _test_optimizer(RMSprop, "RMSprop")
+
+
+def test_momentum(Momentum):
+    """Momentum: parameters and velocity over three updates, then two float32 updates."""
+    _test_optimizer(Momentum, "Momentum")
+
+
+def test_nesterov(Nesterov):
+    """Nesterov: parameters and velocity over three updates, then two float32 updates."""
+    _test_optimizer(Nesterov, "Nesterov")
+
+
+def test_adam(Adam):
+    """Adam: three updates (float64, non-default hyper-parameters) and two (float32, defaults)."""
+    _test_optimizer(Adam, "Adam")
+
+
+def test_adabelief(AdaBelief):
+    """AdaBelief: three updates (float64, non-default hyper-parameters) and two (float32, defaults)."""
+    _test_optimizer(AdaBelief, "AdaBelief")

@@ -1,0 +1,34 @@
+"""The committed release/ is what nbgrader generates from source/ now, and holds nothing
+a student must not see."""
+import re
+
+import pytest
+
+from autograder.course import ASSIGNMENT, RELEASE_DIR
+from autograder.pipeline import Course
+
+FORBIDDEN = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|(^|[^_a-zA-Z])(import|from) autograder",
+                       re.MULTILINE)
+
+
+def files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+@pytest.mark.slow
+def test_committed_release_is_fresh(tmp_path):
+    fresh = Course.scratch(tmp_path / "course").generate_release()
+    committed, generated = files(RELEASE_DIR), files(fresh)
+    assert sorted(committed) == sorted(generated), "run `make release` and commit release/"
+    stale = [name for name in generated if committed[name] != generated[name]]
+    assert not stale, f"release/ is stale ({', '.join(stale)}): run `make release` and commit it"
+
+
+def test_release_holds_no_solution_hidden_test_or_autograder_import():
+    assert (RELEASE_DIR / f"{ASSIGNMENT}.ipynb").is_file()
+    for name, content in files(RELEASE_DIR).items():
+        if name.endswith((".py", ".ipynb", ".md", ".txt")):
+            text = content.decode("utf-8")
+            assert not FORBIDDEN.search(text), f"{name} leaks instructor-only content"
+            assert "autograder" not in text, name
