@@ -8,11 +8,12 @@ export MPLBACKEND := Agg
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 
-.PHONY: help venv test test-fast demo compare release figures bench reproduce lab lock clean
+.PHONY: help venv test test-fast demo grade compare release figures bench reproduce lab lock clean
 
 help:
 	@echo "make demo       release, autograde the example submissions, feedback, grades.csv, score table"
 	@echo "make test       run the whole test suite (sets up .venv first)"
+	@echo "make grade SUBMISSIONS=x.zip   grade a batch of submissions in parallel, verified in a sandbox"
 	@echo "make release    generate release/ from source/ with nbgrader"
 	@echo "make figures    redraw the figures of the course text"
 	@echo "make bench      time one training step (reference vs PyTorch when installed)"
@@ -37,6 +38,11 @@ test-fast: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m autograder.demo
+
+# make grade SUBMISSIONS=path/to/submissions.zip   (or a submitted/<student>/mlp_optimizers/ tree)
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=<zip file or folder of submissions>"; exit 2)
+	$(VENV)/bin/grade "$(SUBMISSIONS)"
 
 compare: $(STAMP)
 	$(PY) -m autograder.experiments --schedule short --out results/compare
