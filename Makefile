@@ -41,8 +41,8 @@ demo: $(STAMP)
 
 # make grade SUBMISSIONS=path/to/submissions.zip   (or a submitted/<student>/mlp_optimizers/ tree)
 grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=<zip file or folder of submissions>"; exit 2)
-	$(VENV)/bin/grade "$(SUBMISSIONS)"
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<zip or folder> [COURSE=grading] [WORKERS=N]"; exit 2; }
+	$(PY) -m autograder.grade "$(SUBMISSIONS)" --course "$(or $(COURSE),grading)" $(if $(WORKERS),--workers $(WORKERS))
 
 compare: $(STAMP)
 	$(PY) -m autograder.experiments --schedule short --out results/compare

@@ -6,29 +6,32 @@ Each autograder cell of the notebook calls, between ``### BEGIN HIDDEN TESTS`` a
     from autograder import checks
     checks.check_affine(globals())
 
-``ns`` is a mapping of the names the student's notebook defines. A check reads only
-the name(s) it grades (``check_affine`` reads ``ns["Affine"]``, ``check_adam`` reads
-``ns["Adam"]``, ...), so a bug in one part never costs points in another; the one
-exception is ``check_network``, which grades the student's ``ThreeLayerNet`` and
-therefore runs the student's layers and ``initialize_parameters`` too. Every check
-compares the student's objects with ``autograder.reference`` on seeded random inputs
-(float32 and float64) and raises ``AssertionError`` with a message in Chinese that
-says what is wrong (function or method, input shape and dtype, which quantity, the
-largest absolute error, the first optimizer step that diverged) without showing the
-reference's code. An exception raised inside the student's code becomes an
+``ns`` is either a mapping of the names the student's notebook defines (the objects are in
+this interpreter) or an ``autograder.sandbox.interface.Student`` such as
+``autograder.sandbox.proxy.Remote``, whose objects live in a sandboxed process
+(autograder.verify grades that way, so that no check shares an interpreter with the
+student's code). A check reads only the name(s) it grades (``check_affine`` reads
+``Affine``, ``check_adam`` reads ``Adam``, ...), so a bug in one part never costs points
+in another; the one exception is ``check_network``, which grades the student's
+``ThreeLayerNet`` and therefore runs the student's layers and ``initialize_parameters``
+too. Every check compares the student's objects with ``autograder.reference`` on seeded
+random inputs (float32 and float64) and raises ``AssertionError`` with a message in
+Chinese that says what is wrong (function or method, input shape and dtype, which
+quantity, the largest absolute error, the first optimizer step that diverged) without
+showing the reference's code. An exception raised inside the student's code becomes an
 ``AssertionError`` whose message starts with ``调用 <name> 时出错``.
 
-How a check talks to the student's code (kept to the few helpers in the section
-"Talking to the student's code", so that the student's code can later run in a
-separate sandboxed process behind a proxy): it only
+How a check talks to the student's code: only through _StudentCode below, i.e. the
+Student interface (lookup, call, getattr, getitem, send, fetch, same). It
 
-* calls a student function or constructor with numpy arrays and plain Python values
-  (``_call``), or a method of an object such a call returned (``_method``);
-* reads attributes of those objects (``_attr``: dW, db, grads_squared, v, u, s, t,
+* calls a student function, constructor or method with copies of numpy arrays and plain
+  Python values, and fetches copies of the results;
+* reads attributes of the objects such calls returned (dW, db, grads_squared, v, u, s, t,
   params, layers, lastLayer, lastLayer.loss, and the W, b of the network's Affine layers,
-  compared with ``is`` to params);
-* inspects the arrays and dicts it passed in, after the call (inputs left unchanged;
-  for optimizers, each params[key] still the same array object, with new values).
+  compared with ``is`` to params, in the student's world);
+* checks the inputs it sent (arrays, and for optimizers the params and grads dicts) after
+  the call: inputs left unchanged; each params[key] still the same array object, with new
+  values.
 
 It never writes into the student's objects: where the network must be evaluated at
 chosen parameters, the student's parameters are copied into a reference network.
@@ -39,6 +42,7 @@ import numpy as np
 
 from autograder import reference
 from autograder.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
+from autograder.sandbox.interface import Direct, NotTransferable, Student, StudentError
 
 __all__ = [
     "check_initialize_parameters", "check_leaky_relu", "check_affine", "check_network",
@@ -57,40 +61,69 @@ OPTIMIZER_STEPS = 6
 
 
 # --------------------------------------------------------------------------------------
-# Talking to the student's code. Every call into it, and every attribute read from one
-# of its objects, goes through these three helpers.
+# Talking to the student's code. Every interaction goes through _StudentCode, which turns
+# the student's exceptions and untransferable values into failures with a message.
 # --------------------------------------------------------------------------------------
 
-def _student_object(ns, name):
-    """ns[name], or a failure telling the student to run the cell that defines it."""
-    try:
-        return ns[name]
-    except KeyError:
-        raise AssertionError(f"没有找到 {name} 的定义：请先运行定义 {name} 的代码单元，"
-                             f"并且不要修改它的名字。") from None
+class _StudentCode:
+    """The student's code behind a Student interface (Direct for a mapping ns)."""
 
+    def __init__(self, ns):
+        self.student = ns if isinstance(ns, Student) else Direct(ns)
 
-def _call(what, fn, *args, **kwargs):
-    """fn(*args, **kwargs); an exception inside the student's code becomes a failure."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as e:
-        raise AssertionError(f"调用 {what} 时出错: {type(e).__name__}: {e}") from e
+    def lookup(self, name):
+        """The Ref of name, or a failure telling the student to run the cell that defines it."""
+        try:
+            return self.student.lookup(name)
+        except KeyError:
+            raise AssertionError(f"没有找到 {name} 的定义：请先运行定义 {name} 的代码单元，"
+                                 f"并且不要修改它的名字。") from None
 
+    def call(self, what, fn, *args, **kwargs):
+        """fn(*args, **kwargs) -> Ref; an exception inside the student's code becomes a failure."""
+        try:
+            return self.student.call(fn, *args, **kwargs)
+        except StudentError as e:
+            raise AssertionError(f"调用 {what} 时出错: {e.type_name}: {e.message}") \
+                from (e.__cause__ or e)
 
-def _attr(obj, name, owner):
-    """obj.name; owner names obj in the message (e.g. "Affine")."""
-    try:
-        return getattr(obj, name)
-    except AttributeError:
-        raise AssertionError(f"{owner} 对象没有属性 {name}（请不要修改它的名字）。") from None
-    except Exception as e:
-        raise AssertionError(f"读取 {owner}.{name} 时出错: {type(e).__name__}: {e}") from e
+    def attr(self, obj, name, owner):
+        """obj.name -> Ref; owner names obj in the message (e.g. "Affine")."""
+        try:
+            return self.student.getattr(obj, name)
+        except StudentError as e:
+            if e.type_name == "AttributeError":
+                raise AssertionError(f"{owner} 对象没有属性 {name}（请不要修改它的名字）。") from None
+            raise AssertionError(f"读取 {owner}.{name} 时出错: {e.type_name}: {e.message}") \
+                from (e.__cause__ or e)
 
+    def method(self, obj, name, what, *args, **kwargs):
+        """obj.name(*args, **kwargs) -> Ref; what names the method (e.g. "Affine.forward")."""
+        return self.call(what, self.attr(obj, name, what.split(".")[0]), *args, **kwargs)
 
-def _method(obj, name, what, *args, **kwargs):
-    """obj.name(*args, **kwargs); what names the method in messages (e.g. "Affine.forward")."""
-    return _call(what, _attr(obj, name, what.split(".")[0]), *args, **kwargs)
+    def item(self, obj, key, what):
+        """obj[key] -> Ref; what names the expression in messages."""
+        try:
+            return self.student.getitem(obj, key)
+        except StudentError as e:
+            raise AssertionError(f"调用 {what} 时出错: {e.type_name}: {e.message}") \
+                from (e.__cause__ or e)
+
+    def get(self, ref, what):
+        """A local copy of the value behind ref; what names it in the message when it is not
+        an array, a number, a string or a container of those."""
+        try:
+            return self.student.fetch(ref)
+        except NotTransferable as e:
+            raise AssertionError(f"{what}：应为 numpy 数组、数，或由它们组成的 list/tuple/dict，"
+                                 f"实际得到 {e.type_name}。") from None
+
+    def put(self, value):
+        """A copy of value in the student's world -> Ref."""
+        return self.student.send(value)
+
+    def same(self, a, b):
+        return self.student.same(a, b)
 
 
 # --------------------------------------------------------------------------------------
@@ -147,8 +180,10 @@ def _check_array(actual, expected, what, where, rtol=None, scale=None, hint="", 
 
 
 def _check_unchanged(array, before, what, name, where):
-    """The array the check passed in must still equal its copy taken before the call."""
-    if array.shape != before.shape or not np.array_equal(array, before, equal_nan=True):
+    """An input the check sent, fetched after the call, must still equal the local
+    original (which the student's code never saw)."""
+    if (not isinstance(array, np.ndarray) or array.shape != before.shape
+            or array.dtype != before.dtype or not np.array_equal(array, before, equal_nan=True)):
         raise AssertionError(f"输入被修改了：{what} 改变了传入的 {name}（{where}）。"
                              f"请不要原地修改输入数组，需要时先 copy()。")
 
@@ -177,7 +212,10 @@ def _away_from_zero(rng, shape):
 def check_initialize_parameters(ns):
     """Shapes, dtype (float32 default, float64 on request), zero biases, and the values of
     the reference (np.random.seed(1), then W1, W2, W3 in order, times weight_init_std)."""
-    initialize_parameters = _student_object(ns, "initialize_parameters")
+    code = _StudentCode(ns)
+    initialize_parameters = code.lookup("initialize_parameters")
+    # The student's function and the reference seed numpy's global generator: in the
+    # notebook's kernel (Direct) that is the notebook's generator too.
     saved_state = np.random.get_state()
     try:
         cases = [((5, 4, 3, 0.5), None), ((784, 300, 10, 0.01), None),
@@ -185,7 +223,8 @@ def check_initialize_parameters(ns):
         for args, dtype in cases:
             kwargs = {} if dtype is None else {"dtype": dtype}
             call = _call_text("initialize_parameters", args, kwargs)
-            params = _call(call, initialize_parameters, *args, **kwargs)
+            params = code.get(code.call(call, initialize_parameters, *args, **kwargs),
+                              f"{call} 的返回值")
             expected = reference.initialize_parameters(*args, **kwargs)
             _check_initial_params(params, expected, call, weight_init_std=args[3])
     finally:
@@ -223,9 +262,10 @@ def check_leaky_relu(ns):
     """forward and backward against the reference on several shapes in float32 and float64
     (one layer object reused, as in a network), inputs unchanged, and backward against a
     numerical gradient in float64. Inputs are never exactly 0 (either convention is fine)."""
-    LeakyRelu = _student_object(ns, "LeakyRelu")
+    code = _StudentCode(ns)
+    LeakyRelu = code.lookup("LeakyRelu")
     rng = np.random.default_rng(20240601)
-    layer = _call("LeakyRelu()", LeakyRelu)
+    layer = code.call("LeakyRelu()", LeakyRelu)
     for shape in [(4, 5), (3, 2, 4), (7,)]:
         for dtype in DTYPES:
             where = f"输入形状 {shape}，dtype {_dtype_name(dtype)}"
@@ -235,16 +275,18 @@ def check_leaky_relu(ns):
             expected_out = expected_layer.forward(x.copy())
             expected_dx = expected_layer.backward(dout.copy())
 
-            x_before = x.copy()
-            out = _method(layer, "forward", "LeakyRelu.forward", x)
-            _check_unchanged(x, x_before, "LeakyRelu.forward", "x", where)
+            x_sent = code.put(x)
+            out = code.get(code.method(layer, "forward", "LeakyRelu.forward", x_sent),
+                           "LeakyRelu.forward 的输出")
+            _check_unchanged(code.get(x_sent, "x"), x, "LeakyRelu.forward", "x", where)
             _check_array(out, expected_out, "LeakyRelu.forward 的输出", where,
                          hint="x > 0 时输出 x，x <= 0 时输出 alpha * x。")
 
-            dout_before = dout.copy()
-            dx = _method(layer, "backward", "LeakyRelu.backward", dout)
-            _check_unchanged(dout, dout_before, "LeakyRelu.backward", "dout", where)
-            _check_unchanged(x, x_before, "LeakyRelu.backward", "x", where)
+            dout_sent = code.put(dout)
+            dx = code.get(code.method(layer, "backward", "LeakyRelu.backward", dout_sent),
+                          "LeakyRelu.backward 返回的 dx")
+            _check_unchanged(code.get(dout_sent, "dout"), dout, "LeakyRelu.backward", "dout", where)
+            _check_unchanged(code.get(x_sent, "x"), x, "LeakyRelu.backward", "x", where)
             _check_array(dx, expected_dx, "LeakyRelu.backward 返回的 dx", where,
                          hint="x > 0 处梯度为 dout，x <= 0 处为 alpha * dout"
                               "（按上一次 forward 的输入 x 判断）。")
@@ -252,12 +294,14 @@ def check_leaky_relu(ns):
     shape = (4, 6)
     x = _away_from_zero(rng, shape)
     dout = rng.standard_normal(shape)
-    layer = _call("LeakyRelu()", LeakyRelu)
-    _method(layer, "forward", "LeakyRelu.forward", x.copy())
-    dx = _method(layer, "backward", "LeakyRelu.backward", dout.copy())
+    layer = code.call("LeakyRelu()", LeakyRelu)
+    code.method(layer, "forward", "LeakyRelu.forward", x)
+    dx = code.get(code.method(layer, "backward", "LeakyRelu.backward", dout),
+                  "LeakyRelu.backward 返回的 dx")
 
     def forward(x_):
-        return _method(_call("LeakyRelu()", LeakyRelu), "forward", "LeakyRelu.forward", x_.copy())
+        out = code.method(code.call("LeakyRelu()", LeakyRelu), "forward", "LeakyRelu.forward", x_)
+        return code.get(out, "LeakyRelu.forward 的输出")
 
     dx_num = numerical_gradient_array(forward, x, dout)
     error = rel_error(dx, dx_num)
@@ -274,7 +318,8 @@ def check_affine(ns):
     """forward (out), backward (dx, dW, db) against the reference for 2-D and 3-D inputs in
     float32 and float64, inputs (x, W, b, dout) unchanged, and dx, dW, db against numerical
     gradients in float64."""
-    Affine = _student_object(ns, "Affine")
+    code = _StudentCode(ns)
+    Affine = code.lookup("Affine")
     rng = np.random.default_rng(20240602)
     # (x shape, M): D != M and N != M, so that a transposed dW or a sum over the wrong
     # axis changes the shape.
@@ -292,31 +337,33 @@ def check_affine(ns):
             expected_dx = expected_layer.backward(dout.copy())
 
             inputs = {"x": x, "W": W, "b": b}
-            before = {name: a.copy() for name, a in inputs.items()}
-            layer = _call("Affine(W, b)", Affine, W, b)
-            out = _method(layer, "forward", "Affine.forward", x)
+            sent = {name: code.put(a) for name, a in inputs.items()}
+            layer = code.call("Affine(W, b)", Affine, sent["W"], sent["b"])
+            out = code.get(code.method(layer, "forward", "Affine.forward", sent["x"]),
+                           "Affine.forward 的输出")
             for name, a in inputs.items():
-                _check_unchanged(a, before[name], "Affine.forward", name, where)
+                _check_unchanged(code.get(sent[name], name), a, "Affine.forward", name, where)
             _check_array(out, expected_out, "Affine.forward 的输出", where)
 
             inputs["dout"] = dout
-            before["dout"] = dout.copy()
-            dx = _method(layer, "backward", "Affine.backward", dout)
+            sent["dout"] = code.put(dout)
+            dx = code.get(code.method(layer, "backward", "Affine.backward", sent["dout"]),
+                          "Affine.backward 返回的 dx")
             for name, a in inputs.items():
-                _check_unchanged(a, before[name], "Affine.backward", name, where)
+                _check_unchanged(code.get(sent[name], name), a, "Affine.backward", name, where)
             _check_array(dx, expected_dx, "Affine.backward 返回的 dx", where,
                          shape_hint="dx 的形状应与 forward 的输入 x 相同。")
-            _check_array(_attr(layer, "dW", "Affine"), expected_layer.dW,
+            _check_array(code.get(code.attr(layer, "dW", "Affine"), "Affine.dW"), expected_layer.dW,
                          "Affine.backward 之后的 dW", where, shape_hint="dW 的形状应与 W 相同。")
-            _check_array(_attr(layer, "db", "Affine"), expected_layer.db,
+            _check_array(code.get(code.attr(layer, "db", "Affine"), "Affine.db"), expected_layer.db,
                          "Affine.backward 之后的 db", where,
                          shape_hint="db 的形状应与 b 相同（对 batch 维求和）。")
 
     for x_shape, M in [((4, 5), 3), ((2, 3, 2), 4)]:
-        _check_affine_numerically(Affine, rng, x_shape, M)
+        _check_affine_numerically(code, Affine, rng, x_shape, M)
 
 
-def _check_affine_numerically(Affine, rng, x_shape, M):
+def _check_affine_numerically(code, Affine, rng, x_shape, M):
     D = int(np.prod(x_shape[1:]))
     x = rng.standard_normal(x_shape)
     W = rng.standard_normal((D, M))
@@ -325,13 +372,15 @@ def _check_affine_numerically(Affine, rng, x_shape, M):
     where = f"x 形状 {x_shape}，W 形状 {(D, M)}，float64"
 
     def out(x_, W_, b_):
-        layer = _call("Affine(W, b)", Affine, W_.copy(), b_.copy())
-        return _method(layer, "forward", "Affine.forward", x_.copy())
+        layer = code.call("Affine(W, b)", Affine, W_, b_)
+        return code.get(code.method(layer, "forward", "Affine.forward", x_), "Affine.forward 的输出")
 
-    layer = _call("Affine(W, b)", Affine, W.copy(), b.copy())
-    _method(layer, "forward", "Affine.forward", x.copy())
-    analytic = {"dx": _method(layer, "backward", "Affine.backward", dout.copy()),
-                "dW": _attr(layer, "dW", "Affine"), "db": _attr(layer, "db", "Affine")}
+    layer = code.call("Affine(W, b)", Affine, W, b)
+    code.method(layer, "forward", "Affine.forward", x)
+    analytic = {"dx": code.get(code.method(layer, "backward", "Affine.backward", dout),
+                               "Affine.backward 返回的 dx"),
+                "dW": code.get(code.attr(layer, "dW", "Affine"), "Affine.dW"),
+                "db": code.get(code.attr(layer, "db", "Affine"), "Affine.db")}
     numeric = {"dx": numerical_gradient_array(lambda x_: out(x_, W, b), x, dout),
                "dW": numerical_gradient_array(lambda W_: out(x, W_, b), W, dout),
                "db": numerical_gradient_array(lambda b_: out(x, W, b_), b, dout)}
@@ -390,16 +439,17 @@ def check_network(ns):
     into a reference network: predict, loss (one-hot and index labels), gradient (against the
     reference's analytic gradient and a numerical gradient of the exact cross-entropy),
     lastLayer.loss, params shared with the Affine layers, float32 kept, accuracy."""
-    ThreeLayerNet = _student_object(ns, "ThreeLayerNet")
+    code = _StudentCode(ns)
+    ThreeLayerNet = code.lookup("ThreeLayerNet")
     rng = np.random.default_rng(20240603)
     sizes, n = (7, 6, 4), 5
     for dtype in DTYPES:
         kwargs = {"weight_init_std": 0.5, "dtype": dtype}
         call = _call_text("ThreeLayerNet", sizes, kwargs)
-        net = _call(call, ThreeLayerNet, *sizes, **kwargs)
-        params = _attr(net, "params", "ThreeLayerNet")
-        expected_net = _copy_into_reference(params, sizes, dtype, call)
-        _check_shared_params(net, params, call)
+        net = code.call(call, ThreeLayerNet, *sizes, **kwargs)
+        params = code.attr(net, "params", "ThreeLayerNet")
+        expected_net = _copy_into_reference(code.get(params, f"{call} 的 params"), sizes, dtype, call)
+        _check_shared_params(code, net, params, call)
 
         # x with every hidden pre-activation away from 0, so that the numerical gradient
         # never straddles LeakyReLU's kink.
@@ -411,45 +461,51 @@ def check_network(ns):
         labels = rng.permutation(np.arange(n) % sizes[2])
         y_one_hot = np.eye(sizes[2], dtype=dtype)[labels]
         where = f"{call}，x 形状 {x.shape}"
-        _check_network_outputs(net, expected_net, x, labels, y_one_hot, where)
+        _check_network_outputs(code, net, expected_net, x, labels, y_one_hot, where)
         if dtype == np.float64:
-            _check_network_numerically(net, expected_net, x, labels, where)
+            _check_network_numerically(code, net, expected_net, x, labels, where)
 
 
-def _check_shared_params(net, params, call):
-    layers = _attr(net, "layers", "ThreeLayerNet")
+def _check_shared_params(code, net, params, call):
+    """Each Affine layer must hold the very arrays of params (same objects)."""
+    layers = code.attr(net, "layers", "ThreeLayerNet")
     for i in (1, 2, 3):
-        layer = _call(f"ThreeLayerNet.layers['Affine{i}']", lambda: layers[f"Affine{i}"])
+        layer = code.item(layers, f"Affine{i}", f"ThreeLayerNet.layers['Affine{i}']")
         for name in ("W", "b"):
-            if _attr(layer, name, f"Affine{i}") is not params[f"{name}{i}"]:
+            array = code.item(params, f"{name}{i}", f"ThreeLayerNet.params['{name}{i}']")
+            if not code.same(code.attr(layer, name, f"Affine{i}"), array):
                 raise AssertionError(f"{call}：layers['Affine{i}'].{name} 与 params['{name}{i}'] "
                                      f"不是同一个数组，优化器原地更新参数时这一层看不到新值。")
 
 
-def _check_network_outputs(net, expected_net, x, labels, y_one_hot, where):
+def _check_network_outputs(code, net, expected_net, x, labels, y_one_hot, where):
     rtol = RTOL[x.dtype]
-    x_before = x.copy()
-    scores = _method(net, "predict", "ThreeLayerNet.predict", x)
-    _check_unchanged(x, x_before, "ThreeLayerNet.predict", "x", where)
+    x_sent = code.put(x)
+    scores = code.get(code.method(net, "predict", "ThreeLayerNet.predict", x_sent),
+                      "ThreeLayerNet.predict 的输出")
+    _check_unchanged(code.get(x_sent, "x"), x, "ThreeLayerNet.predict", "x", where)
     predict_hint = "predict 应依次调用 self.layers 中每一层的 forward，返回 softmax 之前的得分。"
     _check_array(scores, expected_net.predict(x), "ThreeLayerNet.predict 的输出", where,
                  hint=predict_hint, shape_hint=predict_hint)
 
     for y, kind in ((y_one_hot, "one-hot 标签"), (labels, "类别索引标签")):
         expected_loss = float(expected_net.loss(x, y))
-        loss = _method(net, "loss", "ThreeLayerNet.loss", x, y)
+        loss = code.get(code.method(net, "loss", "ThreeLayerNet.loss", x, y), "ThreeLayerNet.loss 的返回值")
         _check_scalar(loss, expected_loss, "ThreeLayerNet.loss", f"{where}，{kind}", rtol * 10)
-        last_loss = _attr(_attr(net, "lastLayer", "ThreeLayerNet"), "loss", "SoftmaxWithLoss")
+        last_loss = code.get(code.attr(code.attr(net, "lastLayer", "ThreeLayerNet"), "loss", "SoftmaxWithLoss"),
+                             "lastLayer.loss")
         if last_loss is None or np.ndim(last_loss) != 0 or not float(last_loss) == float(loss):
             raise AssertionError(f"ThreeLayerNet.loss 应通过 self.lastLayer.forward 计算损失"
                                  f"（之后 lastLayer.loss 应等于返回的损失；{where}，{kind}）："
                                  f"gradient 的反向传播要用到 lastLayer 在前向时保存的结果。")
 
-    grads = _method(net, "gradient", "ThreeLayerNet.gradient", x, y_one_hot)
+    grads = code.get(code.method(net, "gradient", "ThreeLayerNet.gradient", x, y_one_hot),
+                     "ThreeLayerNet.gradient 的返回值")
     expected_grads = expected_net.gradient(x, y_one_hot)
     gwhere = f"{where}，one-hot 标签"
-    last_layer = _attr(net, "lastLayer", "ThreeLayerNet")
-    _check_scalar(_attr(last_layer, "loss", "SoftmaxWithLoss"), float(expected_net.lastLayer.loss),
+    last_layer = code.attr(net, "lastLayer", "ThreeLayerNet")
+    _check_scalar(code.get(code.attr(last_layer, "loss", "SoftmaxWithLoss"), "lastLayer.loss"),
+                  float(expected_net.lastLayer.loss),
                   "ThreeLayerNet.gradient 之后的 lastLayer.loss", gwhere, rtol * 10)
     if not isinstance(grads, Mapping) or set(grads) != set(expected_grads):
         raise AssertionError(f"ThreeLayerNet.gradient 应返回与 params 同键的字典（{gwhere}）。")
@@ -465,15 +521,19 @@ def _check_network_outputs(net, expected_net, x, labels, y_one_hot, where):
     wrong[2:] = np.argmax(expected_scores[2:], axis=1)
     expected_accuracy = (len(wrong) - 2) / len(wrong)
     for y, kind in ((wrong, "类别索引标签"), (np.eye(y_one_hot.shape[1], dtype=x.dtype)[wrong], "one-hot 标签")):
-        accuracy = _method(net, "accuracy", "ThreeLayerNet.accuracy", x, y)
+        accuracy = code.get(code.method(net, "accuracy", "ThreeLayerNet.accuracy", x, y),
+                            "ThreeLayerNet.accuracy 的返回值")
         _check_scalar(accuracy, expected_accuracy, "ThreeLayerNet.accuracy", f"{where}，{kind}", 1e-12)
 
 
-def _check_network_numerically(net, expected_net, x, labels, where):
+def _check_network_numerically(code, net, expected_net, x, labels, where):
     """The student's gradient against a numerical gradient of the exact cross-entropy,
     evaluated on the reference network that holds the student's parameters (the student's
     predict equals the reference's there, as checked before)."""
-    grads = _method(net, "gradient", "ThreeLayerNet.gradient", x, labels)
+    grads = code.get(code.method(net, "gradient", "ThreeLayerNet.gradient", x, labels),
+                     "ThreeLayerNet.gradient 的返回值")
+    if not isinstance(grads, Mapping) or set(grads) != set(expected_net.params):
+        raise AssertionError(f"ThreeLayerNet.gradient 应返回与 params 同键的字典（{where}，类别索引标签）。")
     for key, param in expected_net.params.items():
         numeric = numerical_gradient(lambda _: _exact_cross_entropy(expected_net.predict(x), labels), param)
         error = rel_error(grads[key], numeric)
@@ -598,36 +658,39 @@ def _optimizer_problem(rng, dtype):
 
 def _check_optimizer(ns, name):
     spec = _OPTIMIZER_SPECS[name]
-    cls = _student_object(ns, name)
+    code = _StudentCode(ns)
+    cls = code.lookup(name)
     rng = np.random.default_rng(20240604)
     for dtype in DTYPES:
         for hyper_params in (spec.hyper_params, {}):
             params, grads = _optimizer_problem(rng, dtype)
-            _run_optimizer(spec, cls, hyper_params, params, grads)
+            _run_optimizer(code, spec, cls, hyper_params, params, grads)
 
 
-def _run_optimizer(spec, cls, hyper_params, params0, grads_sequence):
+def _run_optimizer(code, spec, cls, hyper_params, params0, grads_sequence):
     """OPTIMIZER_STEPS updates of the student's optimizer and of the reference on the same
     parameters and gradients, compared after every step."""
     name = spec.name
     dtype = params0["W1"].dtype
     hp_text = ", ".join(f"{k}={v}" for k, v in hyper_params.items()) or "默认超参数"
-    optimizer = _call(_call_text(name, (), hyper_params), cls, **hyper_params)
+    optimizer = code.call(_call_text(name, (), hyper_params), cls, **hyper_params)
     expected = spec.reference(**hyper_params)
 
-    params = {k: p.copy() for k, p in params0.items()}
-    held = dict(params)  # the arrays a network's layers would hold
+    params_sent = code.put(params0)  # the student's params dict
+    # the arrays a network's layers would hold
+    held = {k: code.item(params_sent, k, f"params['{k}']") for k in params0}
+    params = {k: p.copy() for k, p in params0.items()}  # their values, fetched after each step
     expected_params = {k: p.copy() for k, p in params0.items()}
-    passed_grads = []  # (dict given to the student, copy of it)
+    passed_grads = []  # (grads dict given to the student, the local original)
     abs_steps = {k: np.zeros(p.shape) for k, p in params0.items()}  # sum of |reference steps|
     g_max = {k: np.zeros(p.shape) for k, p in params0.items()}  # max |g| so far
 
     for step, grads in enumerate(grads_sequence, start=1):
         at = f"第 {step} 次 update 后；{hp_text}；参数 dtype {_dtype_name(dtype)}"
         before = {k: p.astype(np.float64) for k, p in params.items()}
-        student_grads = {k: g.copy() for k, g in grads.items()}
-        passed_grads.append((student_grads, grads))
-        _method(optimizer, "update", f"{name}.update", params, student_grads)
+        grads_sent = code.put(grads)
+        passed_grads.append((grads_sent, grads))
+        code.method(optimizer, "update", f"{name}.update", params_sent, grads_sent)
 
         expected_before = {k: p.astype(np.float64) for k, p in expected_params.items()}
         expected.update(expected_params, {k: g.copy() for k, g in grads.items()})
@@ -635,17 +698,20 @@ def _run_optimizer(spec, cls, hyper_params, params0, grads_sequence):
             abs_steps[k] += np.abs(expected_params[k] - expected_before[k])
             g_max[k] = np.maximum(g_max[k], np.abs(grads[k].astype(np.float64)))
 
-        for given, copy in passed_grads:
-            for k in copy:
-                _check_unchanged(given[k], copy[k], f"{name}.update", f"grads['{k}']", at)
-        _check_params_in_place(name, params, held, at)
+        for given, original in passed_grads:
+            given = code.get(given, f"{name}.update 之后的 grads")
+            for k in original:
+                _check_unchanged(given.get(k) if isinstance(given, dict) else None, original[k],
+                                 f"{name}.update", f"grads['{k}']", at)
+        _check_params_in_place(code, name, params_sent, held, at)
+        params = code.get(params_sent, f"{name}.update 之后的 params")
         if spec.has_t:
-            t = _attr(optimizer, "t", name)
+            t = code.get(code.attr(optimizer, "t", name), f"{name}.t")
             if np.ndim(t) != 0 or t != step:
                 raise AssertionError(f"{name}.t 应为 {step}，实际为 {t}（{at}）："
                                      f"t 应从 0 开始，并在每次 update 开始时加 1。")
         for attribute in spec.state:
-            _check_state(spec, optimizer, attribute, expected, step, g_max, at,
+            _check_state(code, spec, optimizer, attribute, expected, step, g_max, at,
                          hyper_params, before, grads)
         for k in _PARAM_SHAPES:
             scale = (np.abs(expected_params[k].astype(np.float64))
@@ -654,19 +720,21 @@ def _run_optimizer(spec, cls, hyper_params, params0, grads_sequence):
                                 expected, grads[k], at)
 
 
-def _check_params_in_place(name, params, held, at):
+def _check_params_in_place(code, name, params, held, at):
     """Every params[key] must still be the array the caller put there (a layer holds it)."""
     for k, array in held.items():
-        if k not in params:
-            raise AssertionError(f"{name}.update 删除了 params['{k}']（{at}）。")
-        if params[k] is not array:
+        try:
+            current = code.student.getitem(params, k)
+        except StudentError:
+            raise AssertionError(f"{name}.update 删除了 params['{k}']（{at}）。") from None
+        if not code.same(current, array):
             raise AssertionError(
                 f"参数没有原地更新（请使用 -= ）：{name}.update 让 params['{k}'] 指向了一个新数组"
                 f"（{at}）。网络的各层持有原来的数组，它们看不到这次更新。")
 
 
-def _state_dict(optimizer, attribute, name, at):
-    state = _attr(optimizer, attribute, name)
+def _state_dict(code, optimizer, attribute, name, at):
+    state = code.get(code.attr(optimizer, attribute, name), f"{name}.{attribute}")
     if not isinstance(state, Mapping):
         raise AssertionError(f"{name}.{attribute} 应该是以参数名为键的字典，实际为 "
                              f"{type(state).__name__}（{at}）。")
@@ -676,12 +744,13 @@ def _state_dict(optimizer, attribute, name, at):
     return state
 
 
-def _check_state(spec, optimizer, attribute, expected, step, g_max, at, hyper_params, before, grads):
+def _check_state(code, spec, optimizer, attribute, expected, step, g_max, at, hyper_params,
+                 before, grads):
     """The student's state dict after this step against the reference's; the scale of the
     rounding errors grows with the gradients' magnitude (sums of terms of either sign)."""
     name = spec.name
     scale_of, hint = spec.state[attribute]
-    state = _state_dict(optimizer, attribute, name, at)
+    state = _state_dict(code, optimizer, attribute, name, at)
     want = getattr(expected, attribute)
     for k in _PARAM_SHAPES:
         value = state[k]

@@ -3,10 +3,14 @@
 BUGS: name -> (grade id of the notebook cell whose hidden check must fail,
                {name in the notebook's namespace: buggy object}).
 ALTERNATIVES: name -> {name in the notebook's namespace: object}; every check must pass.
+UNFINISHED: name -> (grade id, {name: object raising NotImplementedError}, the call the
+               failure message must start with).
 
 Each variant is a subclass of the reference class overriding one method, or a function,
 so that it differs from the reference only by the mistake it stands for. Other tests may
-use them as fake submissions (a namespace = the reference's names updated with one entry).
+use them as fake submissions (a namespace = the reference's names updated with one entry,
+see namespace()). tests/test_checks.py also imports this module inside a student server
+(autograder.sandbox), to run the same variants behind the Remote interface.
 """
 import math
 
@@ -20,6 +24,13 @@ from autograder.reference import (AdaBelief, AdaGrad, Adam, Affine, LeakyRelu, M
 def reference_namespace():
     """The names a notebook defines, taken from the reference solution."""
     return {name: getattr(ref, name) for name in ref.__all__}
+
+
+def namespace(objects):
+    """The reference's names, with objects (name -> variant) in place of some."""
+    ns = reference_namespace()
+    ns.update(objects)
+    return ns
 
 
 # ---------------------------------------------------------------------------------------
@@ -75,44 +86,56 @@ def init_cast_then_scale(input_size, hidden_size, output_size, weight_init_std, 
 # LeakyRelu
 # ---------------------------------------------------------------------------------------
 
-class ReluBackward(LeakyRelu):
+class MaskedLeakyRelu(LeakyRelu):
+    """The reference's behaviour written with a mask (True where x > 0), independent of
+    how the reference stores its state: each variant below overrides one method of it."""
+
+    def forward(self, x):
+        self.mask = x > 0
+        return np.where(self.mask, x, self.alpha * x)
+
+    def backward(self, dout):
+        return np.where(self.mask, dout, self.alpha * dout)
+
+
+class ReluBackward(MaskedLeakyRelu):
     """backward with slope 0 for x <= 0 (plain ReLU)."""
     def backward(self, dout):
         return np.where(self.mask, dout, 0 * dout)
 
 
-class AlphaOnPositiveSide(LeakyRelu):
+class AlphaOnPositiveSide(MaskedLeakyRelu):
     def backward(self, dout):
         return np.where(self.mask, self.alpha * dout, dout)
 
 
-class BackwardMaskFromDout(LeakyRelu):
+class BackwardMaskFromDout(MaskedLeakyRelu):
     """backward decides the slope from the sign of dout, not of the forward input."""
     def backward(self, dout):
         return np.where(dout > 0, dout, self.alpha * dout)
 
 
-class BackwardModifiesDout(LeakyRelu):
+class BackwardModifiesDout(MaskedLeakyRelu):
     def backward(self, dout):
         dout[~self.mask] *= self.alpha
         return dout
 
 
-class ForwardModifiesX(LeakyRelu):
+class ForwardModifiesX(MaskedLeakyRelu):
     def forward(self, x):
         self.mask = x > 0
         x[~self.mask] *= self.alpha
         return x
 
 
-class ForwardWrongMask(LeakyRelu):
+class ForwardWrongMask(MaskedLeakyRelu):
     """alpha applied to the positive inputs."""
     def forward(self, x):
         self.mask = x > 0
         return np.where(x < 0, x, self.alpha * x)
 
 
-class ForwardFloat64(LeakyRelu):
+class ForwardFloat64(MaskedLeakyRelu):
     """float32 in -> float64 out (np.float64 scalar promotes under NumPy 2)."""
     def forward(self, x):
         self.mask = x > 0
@@ -638,4 +661,38 @@ ALTERNATIVES = {
     "adam_in_place_state": {"Adam": AdamInPlaceState},
     "adam_rearranged": {"Adam": AdamRearranged},
     "adabelief_in_place_state": {"AdaBelief": AdaBeliefInPlaceState},
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Unfinished code: the notebook's placeholders raise NotImplementedError
+# ---------------------------------------------------------------------------------------
+
+def _raise(*args, **kwargs):
+    raise NotImplementedError("请完成这里的代码")
+
+
+class UnfinishedLeakyRelu(MaskedLeakyRelu):
+    backward = _raise
+
+
+class UnfinishedAffine(Affine):
+    forward = _raise
+
+
+class UnfinishedNet(ThreeLayerNet):
+    loss = _raise
+
+
+class UnfinishedAdam(Adam):
+    update = _raise
+
+
+UNFINISHED = {
+    "initialize_parameters": ("test_initialize_parameters", {"initialize_parameters": _raise},
+                              "initialize_parameters(5, 4, 3, 0.5)"),
+    "leaky_relu_backward": ("test_leaky_relu", {"LeakyRelu": UnfinishedLeakyRelu}, "LeakyRelu.backward"),
+    "affine_forward": ("test_affine", {"Affine": UnfinishedAffine}, "Affine.forward"),
+    "network_loss": ("test_network", {"ThreeLayerNet": UnfinishedNet}, "ThreeLayerNet.loss"),
+    "adam_update": ("test_adam", {"Adam": UnfinishedAdam}, "Adam.update"),
 }

@@ -1,12 +1,31 @@
 """The hidden checks (autograder.checks) on the reference, on typical mistakes and on valid
-alternatives (tests/buggy.py): each mistake fails exactly the check of its own cell."""
+alternatives (tests/buggy.py): each mistake fails exactly the check of its own cell.
+
+Every check runs on two paths: Direct (a dict of objects in this interpreter, as in the
+notebook's hidden-test cells) and Remote (the same objects in a student server process,
+reached through autograder.sandbox.proxy, as autograder.verify grades). The Remote server
+here is a plain subprocess (Sandbox mode "fallback") that imports tests/buggy.py, so that
+it can hold the very same variants. On the Remote path:
+
+* the reference passes all ten checks, and one mistake per cell fails exactly its own check;
+* every mistake fails its own check with exactly the message the Direct path gives;
+* every valid alternative passes the checks of every cell that uses the replaced name.
+
+The full cross product (every mistake x all ten checks) runs on the Direct path only.
+"""
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder import checks, reference
-from buggy import ALTERNATIVES, BUGS, reference_namespace
+from autograder import checks
+from autograder.course import ROOT
+from autograder.sandbox import wire
+from autograder.sandbox.interface import Direct, NotTransferable, Ref, StudentError
+from autograder.sandbox.proxy import Sandbox
+from buggy import ALTERNATIVES, BUGS, UNFINISHED, namespace, reference_namespace
 
 CHECKS = {
     "test_initialize_parameters": checks.check_initialize_parameters,
@@ -19,6 +38,16 @@ CHECKS = {
     "test_nesterov": checks.check_nesterov,
     "test_adam": checks.check_adam,
     "test_adabelief": checks.check_adabelief,
+}
+
+# The checks that read a name (check_network also runs the student's init and layers).
+READERS = {
+    "initialize_parameters": {"test_initialize_parameters", "test_network"},
+    "LeakyRelu": {"test_leaky_relu", "test_network"},
+    "Affine": {"test_affine", "test_network"},
+    "ThreeLayerNet": {"test_network"},
+    **{name: {f"test_{name.lower()}"} for name in
+       ("AdaGrad", "RMSprop", "Momentum", "Nesterov", "Adam", "AdaBelief")},
 }
 
 # What the failure message of some mistakes must say.
@@ -63,6 +92,13 @@ EXPECTED_MESSAGES = {
     "adabelief_old_v": "AdaBelief.s",
 }
 
+# Mistakes whose values depend on the unseeded global random generator.
+UNSEEDED = {"init_no_seed"}
+
+# One mistake per cell, run through all ten checks on the Remote path too.
+REPRESENTATIVE_BUGS = {grade_id: next(bug for bug, (g, _) in BUGS.items() if g == grade_id)
+                       for grade_id in CHECKS}
+
 
 @pytest.fixture(autouse=True)
 def quiet_numpy():
@@ -72,26 +108,67 @@ def quiet_numpy():
         yield
 
 
-def run_all(ns):
+def run_all(ns, grade_ids=CHECKS):
     """grade id -> failure message, or None when the check passes."""
     results = {}
-    for grade_id, check in CHECKS.items():
+    for grade_id in grade_ids:
         try:
-            check(ns)
+            CHECKS[grade_id](ns)
             results[grade_id] = None
         except AssertionError as e:
             results[grade_id] = str(e)
     return results
 
 
-def namespace(objects):
-    ns = reference_namespace()
-    ns.update(objects)
-    return ns
+# --------------------------------------------------------------------------------------
+# The Remote path: a student server holding the variants of tests/buggy.py
+# --------------------------------------------------------------------------------------
 
+SERVER_SETUP = f"""
+import sys, warnings
+import numpy as np
+sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).parent)!r}]
+import buggy
+np.seterr(all="ignore")
+warnings.simplefilter("ignore", RuntimeWarning)
+
+def _use(table, name, drop=()):
+    entry = getattr(buggy, table)[name] if table else {{}}
+    objects = entry if isinstance(entry, dict) else entry[1]
+    for key in list(buggy.reference_namespace()):
+        globals().pop(key, None)
+    globals().update(buggy.namespace(objects))
+    for key in drop:
+        del globals()[key]
+"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    with Sandbox(mode="fallback") as sandbox:
+        error, _ = sandbox.run_cell(SERVER_SETUP, timeout=120)
+        assert error is None, error
+        yield sandbox
+
+
+def remote(server, table=None, name=None, drop=()):
+    """A Remote whose names are the reference's, with BUGS / ALTERNATIVES / UNFINISHED
+    [name] in place (table None: the reference), without the names in drop."""
+    error, _ = server.run_cell(f"_use({table!r}, {name!r}, {tuple(drop)!r})", timeout=60)
+    assert error is None, error
+    return server.remote()
+
+
+# --------------------------------------------------------------------------------------
+# Direct and Remote
+# --------------------------------------------------------------------------------------
 
 def test_every_check_passes_on_the_reference():
     assert run_all(reference_namespace()) == {grade_id: None for grade_id in CHECKS}
+
+
+def test_every_check_passes_on_the_reference_through_remote(server):
+    assert run_all(remote(server)) == {grade_id: None for grade_id in CHECKS}
 
 
 def test_every_grade_id_has_bugs():
@@ -108,39 +185,43 @@ def test_bug_fails_exactly_its_own_check(bug):
         assert EXPECTED_MESSAGES[bug] in results[grade_id]
 
 
+def without_numbers(message):
+    return re.sub(r"[0-9][0-9.e+-]*", "#", message)
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_bug_fails_its_check_through_remote_with_the_same_message(server, bug):
+    grade_id, objects = BUGS[bug]
+    direct = run_all(namespace(objects), [grade_id])[grade_id]
+    through_remote = run_all(remote(server, "BUGS", bug), [grade_id])[grade_id]
+    assert direct is not None
+    if bug in UNSEEDED:  # draws from each process's own global generator
+        direct, through_remote = without_numbers(direct), without_numbers(through_remote)
+    assert through_remote == direct
+
+
+@pytest.mark.parametrize("grade_id", REPRESENTATIVE_BUGS)
+def test_representative_bug_fails_exactly_its_own_check_through_remote(server, grade_id):
+    results = run_all(remote(server, "BUGS", REPRESENTATIVE_BUGS[grade_id]))
+    assert results[grade_id] is not None
+    assert {g: m for g, m in results.items() if g != grade_id and m is not None} == {}
+
+
 @pytest.mark.parametrize("alternative", ALTERNATIVES)
 def test_valid_alternative_passes_every_check(alternative):
     assert run_all(namespace(ALTERNATIVES[alternative])) == {grade_id: None for grade_id in CHECKS}
 
 
-def _raise(*args, **kwargs):
-    raise NotImplementedError("请完成这里的代码")
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+def test_valid_alternative_passes_through_remote(server, alternative):
+    readers = set().union(*(READERS[name] for name in ALTERNATIVES[alternative]))
+    results = run_all(remote(server, "ALTERNATIVES", alternative), sorted(readers))
+    assert results == {grade_id: None for grade_id in readers}
 
 
-class UnfinishedLeakyRelu(reference.LeakyRelu):
-    backward = _raise
-
-
-class UnfinishedAffine(reference.Affine):
-    forward = _raise
-
-
-class UnfinishedNet(reference.ThreeLayerNet):
-    loss = _raise
-
-
-class UnfinishedAdam(reference.Adam):
-    update = _raise
-
-
-@pytest.mark.parametrize("grade_id, objects, mentioned", [
-    ("test_initialize_parameters", {"initialize_parameters": _raise}, "initialize_parameters(5, 4, 3, 0.5)"),
-    ("test_leaky_relu", {"LeakyRelu": UnfinishedLeakyRelu}, "LeakyRelu.backward"),
-    ("test_affine", {"Affine": UnfinishedAffine}, "Affine.forward"),
-    ("test_network", {"ThreeLayerNet": UnfinishedNet}, "ThreeLayerNet.loss"),
-    ("test_adam", {"Adam": UnfinishedAdam}, "Adam.update"),
-])
-def test_unfinished_code_fails_with_a_message_naming_it(grade_id, objects, mentioned):
+@pytest.mark.parametrize("unfinished", UNFINISHED)
+def test_unfinished_code_fails_with_a_message_naming_it(unfinished):
+    grade_id, objects, mentioned = UNFINISHED[unfinished]
     with pytest.raises(AssertionError) as failure:
         CHECKS[grade_id](namespace(objects))
     message = str(failure.value)
@@ -149,11 +230,24 @@ def test_unfinished_code_fails_with_a_message_naming_it(grade_id, objects, menti
     assert isinstance(failure.value.__cause__, NotImplementedError)
 
 
-def test_missing_name_fails_with_a_hint():
+@pytest.mark.parametrize("unfinished", UNFINISHED)
+def test_unfinished_code_fails_with_the_same_message_through_remote(server, unfinished):
+    grade_id, objects, mentioned = UNFINISHED[unfinished]
+    with pytest.raises(AssertionError) as failure:
+        CHECKS[grade_id](remote(server, "UNFINISHED", unfinished))
+    assert str(failure.value) == run_all(namespace(objects), [grade_id])[grade_id]
+    assert str(failure.value).startswith(f"调用 {mentioned}")
+    assert isinstance(failure.value.__cause__, StudentError)
+    assert failure.value.__cause__.type_name == "NotImplementedError"
+
+
+def test_missing_name_fails_with_a_hint(server):
     ns = reference_namespace()
     del ns["Nesterov"]
     with pytest.raises(AssertionError, match="没有找到 Nesterov"):
         checks.check_nesterov(ns)
+    with pytest.raises(AssertionError, match="没有找到 Nesterov"):
+        checks.check_nesterov(remote(server, drop=["Nesterov"]))
 
 
 def test_checks_leave_the_global_random_state_alone():
@@ -162,3 +256,131 @@ def test_checks_leave_the_global_random_state_alone():
     np.random.seed(123)
     checks.check_initialize_parameters(reference_namespace())
     assert np.random.rand() == expected
+
+
+# --------------------------------------------------------------------------------------
+# The interface itself
+# --------------------------------------------------------------------------------------
+
+class Hoarder:
+    """Keeps what it is given, and changes it."""
+
+    def keep(self, x):
+        self.kept = x
+        x *= 2
+        return x
+
+
+@pytest.fixture(params=["direct", "remote"])
+def student(request):
+    if request.param == "direct":
+        yield Direct({"Hoarder": Hoarder, "np": np})
+    else:
+        server = request.getfixturevalue("server")
+        error, _ = server.run_cell(
+            "class Hoarder:\n    def keep(self, x):\n        self.kept = x\n"
+            "        x *= 2\n        return x\n", timeout=30)
+        assert error is None
+        yield server.remote()
+
+
+def test_values_travel_as_copies_and_refs_keep_identity(student):
+    x = np.arange(6.0).reshape(2, 3)
+    hoarder = student.call(student.lookup("Hoarder"))
+    sent = student.send(x)
+    out = student.call(student.getattr(hoarder, "keep"), sent)
+    assert np.array_equal(x, np.arange(6.0).reshape(2, 3))  # the local original is untouched
+    assert np.array_equal(student.fetch(sent), 2 * x)       # the student's copy changed
+    assert student.same(out, sent) and student.same(student.getattr(hoarder, "kept"), sent)
+    assert not student.same(student.send(x), sent)
+    fetched = student.fetch(out)
+    fetched[...] = 0
+    assert np.array_equal(student.fetch(sent), 2 * x)       # fetch gives a copy
+
+
+def test_every_kind_of_value_travels_unchanged(student):
+    value = {"a": np.arange(3, dtype=np.float32), 1: [None, True, 2, 2.5, "字", 1 + 2j],
+             (1, "t"): (np.float32(1.5), np.int64(7), np.bool_(True)), "dtype": np.float32,
+             "nan": float("nan"), "big": np.zeros((2, 0, 3), dtype=np.uint8)}
+    back = student.fetch(student.send(value))
+    assert set(back) == set(value)
+    assert back["a"].dtype == np.float32 and np.array_equal(back["a"], value["a"])
+    assert back[1] == value[1] and back["dtype"] is np.float32
+    assert [type(v) for v in back[(1, "t")]] == [np.float32, np.int64, np.bool_]
+    assert back["big"].shape == (2, 0, 3) and np.isnan(back["nan"])
+    getitem = student.getitem(student.send(value), (1, "t"))
+    assert student.fetch(getitem) == (1.5, 7, True)
+
+
+def test_what_cannot_travel_fails_clearly(student):
+    hoarder = student.call(student.lookup("Hoarder"))
+    with pytest.raises(NotTransferable) as failure:
+        student.fetch(hoarder)
+    assert failure.value.type_name == "Hoarder"
+    with pytest.raises(NotTransferable):
+        student.fetch(student.call(student.getattr(student.lookup("np"), "array"), [1], dtype=object))
+    with pytest.raises(NotTransferable):
+        student.send({"f": len})
+
+
+def test_student_exceptions_and_missing_names(student):
+    hoarder = student.call(student.lookup("Hoarder"))
+    with pytest.raises(StudentError) as failure:
+        student.getattr(hoarder, "nothing")
+    assert failure.value.type_name == "AttributeError"
+    with pytest.raises(StudentError) as failure:
+        student.call(student.getattr(hoarder, "keep"), None)
+    assert failure.value.type_name == "TypeError"
+    with pytest.raises(KeyError):
+        student.lookup("NotDefinedAnywhere")
+
+
+def test_a_ref_belongs_to_its_student():
+    other = Direct({"x": 1})
+    with pytest.raises(TypeError):
+        Direct({}).fetch(other.lookup("x"))
+    with pytest.raises(TypeError):
+        Direct({}).fetch(Ref(None, 1))
+
+
+class SubArray(np.ndarray):
+    pass
+
+
+def test_copy_and_roundtrip_agree():
+    values = [np.arange(4, dtype=np.int16).reshape(2, 2)[:, ::-1], np.float64(2.0), [1, (2, {"k": None})],
+              {"W": np.ones(3, dtype=">f8")}, np.arange(2.0).view(SubArray), 3 + 0j, np.float16]
+    for value in values:
+        a, b = wire.copy(value), wire.roundtrip(value)
+        assert type(a) is type(b)
+        if isinstance(a, np.ndarray):
+            assert type(a) is np.ndarray and a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_the_wire_refuses_pickles_oversized_frames_and_deep_nesting():
+    import io
+    import pickle
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(wire.WireError):
+        wire.Decoder([buffer.getvalue()]).value({"nd": 0})
+    with pytest.raises(wire.WireError):
+        wire.Decoder([pickle.dumps(np.ones(3))]).value({"nd": 0})
+    header = io.BytesIO()  # a header announcing 8 TB of data that is not there
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10 ** 12,)})
+    with pytest.raises(wire.WireError):
+        wire.Decoder([header.getvalue()]).value({"nd": 0})
+    with pytest.raises(wire.WireError):
+        wire.frame_length(wire.frame({"x": "y" * 100})[:wire.HEADER_SIZE], limit=50)
+    deep = 1
+    for _ in range(wire.MAX_DEPTH + 5):
+        deep = [deep]
+    with pytest.raises(wire.WireError):
+        wire.Decoder([]).value(deep)
+    with pytest.raises(NotTransferable):
+        wire.Encoder().value(deep)
+    with pytest.raises(wire.WireError):
+        wire.parse(wire.frame({"a": 1}, [b"xx"])[wire.HEADER_SIZE:-1])
+    with pytest.raises(wire.WireError):
+        wire.Decoder([]).value({"eval": "__import__('os')"})

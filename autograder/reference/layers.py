@@ -14,15 +14,20 @@ class LeakyRelu:
     def __init__(self):
         self.alpha = 0.1
         self.mask = None  # (same shape as x) True where x > 0
+        self.slope = None  # (same shape as x) dout/dx: 1 where x > 0, alpha elsewhere
 
     def forward(self, x):
         """x: any shape -> out: same shape and dtype."""
         self.mask = x > 0
-        return np.where(self.mask, x, self.alpha * x)
+        # out = x * slope is exactly np.where(mask, x, alpha * x), and backward becomes
+        # one product: np.where on a mask of random signs is several times slower than
+        # these passes. slope = max(mask, alpha): 1 where x > 0, alpha elsewhere.
+        self.slope = np.maximum(self.mask, self.alpha, dtype=np.result_type(x, self.alpha))
+        return x * self.slope
 
     def backward(self, dout):
         """dout: dL/dout, shape of the last x -> dx: dL/dx, same shape."""
-        return np.where(self.mask, dout, self.alpha * dout)
+        return dout * self.slope
 
 
 class Affine:
@@ -48,10 +53,17 @@ class Affine:
 
     def backward(self, dout):
         """dout: (N, M) -> dx with the shape of the last x; sets dW (D, M) and db (M,)."""
+        self.backward_params(dout)
         dx = dout @ self.W.T
+        return dx.reshape(self.original_x_shape)
+
+    def backward_params(self, dout):
+        """The parameter half of backward: dout: (N, M) -> sets dW (D, M) and db (M,).
+
+        A first layer, whose input (the data) needs no gradient, calls only this and
+        saves the (N, M) @ (M, D) product of dx."""
         self.dW = self.x.T @ dout
         self.db = dout.sum(axis=0)
-        return dx.reshape(self.original_x_shape)
 
 
 class SoftmaxWithLoss:

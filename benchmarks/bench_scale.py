@@ -1,0 +1,225 @@
+"""Throughput of `grade` (parallel workers, limits, verification) against plain nbgrader, and
+the hostile submissions it is given.
+
+    .venv/bin/python benchmarks/bench_scale.py                 # 20 submissions, os.cpu_count() workers
+    .venv/bin/python benchmarks/bench_scale.py --submissions 8 --skip-baseline
+
+1. N full submissions (the whole notebook, training cells included: the examples of
+   autograder/examples.py, the untouched release, then copies of the reference solution),
+   zipped as an LMS download.
+2. `grade` on the zip: autograde + feedback + verification per submission, in parallel.
+3. Plain nbgrader on the same N in a scratch course: `nbgrader autograde mlp_optimizers`
+   (one process, one submission after the other, no limits), then
+   `nbgrader generate_feedback mlp_optimizers` (timed separately).
+4. The hostile submissions of tests/test_verify.py (HOSTILE: patched numpy, a fake
+   autograder module, input transformers, infinite loops, memory bombs, os._exit, ...),
+   training cells removed, through `grade` (never through plain nbgrader: no limits there).
+   Caught = the verified score loses points exactly in the cells the case expects;
+   flagged = nbgrader and the verified score disagree in some cell; over-scored = nbgrader
+   gave points in a cell the case must lose.
+   --submissions 0 runs only this part.
+
+Peak memory: the largest total RSS of this process's descendants, sampled every 0.5 s,
+and getrusage(RUSAGE_CHILDREN).ru_maxrss (the largest single process).
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import ASSIGNMENT, RELEASE_DIR, ROOT
+from autograder.examples import all_examples, source_notebook
+from autograder.limits import descendants
+from autograder.pipeline import TEST_CELLS, Course
+
+TRAINING = ("run(", "plot_", "path_optimizers", "best =")
+
+
+class PeakRss:
+    """Samples the total RSS of this process's descendants in a thread."""
+
+    def __init__(self, interval=0.5):
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self.thread.join()
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            total = 0
+            for pid in descendants(os.getpid()):
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        for line in f:
+                            if line.startswith("VmRSS:"):
+                                total += int(line.split()[1]) * 1024
+                except OSError:
+                    pass
+            self.peak = max(self.peak, total)
+
+
+def submissions(count):
+    """name -> notebook: the examples, the untouched release, then copies of the reference."""
+    examples, _ = all_examples()
+    examples["untouched_release"] = nbformat.read(RELEASE_DIR / f"{ASSIGNMENT}.ipynb", as_version=4)
+    chosen = dict(list(examples.items())[:count])
+    reference = source_notebook()
+    for i in range(count - len(chosen)):
+        chosen[f"reference_copy{i + 1}"] = reference
+    return chosen
+
+
+def without_training(notebook):
+    notebook.cells = [c for c in notebook.cells if c.cell_type != "code" or c.metadata.get("nbgrader")
+                      or not c.source.lstrip().startswith(TRAINING)]
+    return notebook
+
+
+def write_zip(path, notebooks):
+    with zipfile.ZipFile(path, "w") as z:
+        for i, (name, notebook) in enumerate(notebooks.items()):
+            student = name.replace("_", "-")          # the student id is the part before the first '_'
+            z.writestr(f"{student}_{1000 + i}_{ASSIGNMENT}.ipynb", nbformat.writes(notebook))
+    return path
+
+
+def run_grade(archive, course, extra, log):
+    cmd = [sys.executable, "-m", "autograder.grade", str(archive), "--course", str(course), *extra]
+    start = time.monotonic()
+    with PeakRss() as peak, open(log, "w") as out:
+        result = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
+    seconds = time.monotonic() - start
+    if result.returncode != 0:
+        sys.exit(f"grade failed ({result.returncode}); see {log}")
+    manifest = json.loads((course / "grade_manifest.json").read_text())["students"]
+    return seconds, peak.peak, manifest
+
+
+def plain_nbgrader(folder, notebooks):
+    course = Course.scratch(folder / "course_plain")
+    course.generate_release()
+    for name, notebook in notebooks.items():
+        course.add_submission(name.replace("_", "-"), notebook)
+    start = time.monotonic()
+    with PeakRss() as peak:
+        course.autograde()
+    autograde_s = time.monotonic() - start
+    start = time.monotonic()
+    course.generate_feedback()
+    return autograde_s, time.monotonic() - start, peak.peak
+
+
+def hostile_cases():
+    """name -> (notebook, cells that must lose points) from the VERIFY helper's tests."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from test_verify import HOSTILE
+    except Exception as e:                              # noqa: BLE001 (any import problem)
+        print(f"(no hostile cases: tests/test_verify.py not importable: {e})")
+        return {}
+    return {name: (without_training(nbformat.from_dict(notebook)), losing)
+            for name, (notebook, losing, _) in HOSTILE.items()}
+
+
+def per_minute(count, seconds):
+    return 60.0 * count / seconds if seconds else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--submissions", type=int, default=20, help="0: only the hostile cases")
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--skip-baseline", action="store_true", help="do not run plain nbgrader")
+    parser.add_argument("--skip-hostile", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the courses in this folder")
+    args = parser.parse_args()
+
+    temp = None if args.keep else tempfile.TemporaryDirectory(prefix="bench_scale_")
+    folder = args.keep or Path(temp.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
+    summary = []
+    count = args.submissions
+    if count:
+        notebooks = submissions(count)
+        archive = write_zip(folder / "submissions.zip", notebooks)
+        print(f"grade on {count} submissions (full notebooks), {args.workers} workers ...", flush=True)
+        grade_s, grade_peak, manifest = run_grade(archive, folder / "course_grade",
+                                                  ["--workers", str(args.workers)], folder / "grade.log")
+        results = [entry["result"] for entry in manifest.values()]
+        busy = sum(r["seconds"] for r in results)
+        phases = {phase: sum(r.get("timings", {}).get(phase, 0.0) for r in results) / count
+                  for phase in ("autograde", "feedback", "verify")}
+        print(f"  {grade_s:.0f} s wall, {per_minute(count, grade_s):.2f} submissions/min; worker time "
+              f"{busy / count:.1f} s per submission (" + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+              + f"); parallel efficiency {busy / grade_s / args.workers:.0%}", flush=True)
+        summary.append(f"  grade, {args.workers} workers (autograde+feedback+verify)  {grade_s:6.0f} s  "
+                       f"{per_minute(count, grade_s):6.2f} /min  peak RSS {grade_peak / 2**20:6.0f} MiB")
+        if not args.skip_baseline:
+            print("plain nbgrader autograde (sequential), then generate_feedback ...", flush=True)
+            plain_s, feedback_s, plain_peak = plain_nbgrader(folder, notebooks)
+            print(f"  autograde {plain_s:.0f} s wall, {per_minute(count, plain_s):.2f} submissions/min; "
+                  f"generate_feedback {feedback_s:.0f} s", flush=True)
+            summary += [
+                f"  plain nbgrader autograde (sequential)          {plain_s:6.0f} s  "
+                f"{per_minute(count, plain_s):6.2f} /min  peak RSS {plain_peak / 2**20:6.0f} MiB",
+                f"  plain nbgrader autograde + generate_feedback   {plain_s + feedback_s:6.0f} s  "
+                f"{per_minute(count, plain_s + feedback_s):6.2f} /min",
+                f"  ratio grade / plain autograde (submissions per minute)  {plain_s / grade_s:.2f}x; "
+                f"grade / plain autograde+feedback  {(plain_s + feedback_s) / grade_s:.2f}x"]
+
+    hostile = {} if args.skip_hostile else hostile_cases()
+    if hostile:
+        print(f"{len(hostile)} hostile submissions through grade (training cells removed) ...", flush=True)
+        hostile_zip = write_zip(folder / "hostile.zip", {n: nb for n, (nb, _) in hostile.items()})
+        hostile_s, hostile_peak, results = run_grade(
+            hostile_zip, folder / "course_hostile",
+            ["--workers", str(args.workers), "--cell-timeout", "30", "--wall-time", "300"], folder / "hostile.log")
+        caught, flagged, over = [], [], []
+        for name, (_, losing) in hostile.items():
+            result = results[name.replace("_", "-")]["result"]
+            verified, nbgrader = result.get("verified"), result.get("nbgrader") or {}
+            lost = {g for g, p in TEST_CELLS.items() if verified and verified[g] < p}
+            if verified is not None and lost == losing:
+                caught.append(name)
+            if verified is None or any(abs(nbgrader.get(g, 0) - verified[g]) > 1e-6 for g in TEST_CELLS):
+                flagged.append(name)
+            if any(nbgrader.get(g, 0) > 0 for g in losing):
+                over.append(name)
+            shown = f"{sum(verified.values()):g}" if verified else "-"
+            print(f"  {name:<32} verified {shown:>5}  "
+                  f"nbgrader {sum(nbgrader.values()):>5g} ({result['nbgrader_status']})  "
+                  f"{'caught' if name in caught else 'MISSED'}{'  flagged' if name in flagged else ''}  "
+                  f"{'; '.join(result['reasons'])[:160]}", flush=True)
+        print(f"  {hostile_s:.0f} s wall, peak RSS {hostile_peak / 2**20:.0f} MiB")
+        summary.append(f"  hostile cases: {len(hostile)} tried, {len(caught)} caught (verified score right), "
+                       f"{len(flagged)} flagged (nbgrader disagrees), {len(over)} over-scored by nbgrader "
+                       f"({', '.join(over) or 'none'})")
+
+    print()
+    print("Summary")
+    print("\n".join(summary))
+    rusage = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  largest single process (getrusage children maxrss)  {rusage:.0f} MiB")
+    print(f"  load average now {os.getloadavg()[0]:.1f}")
+    if temp:
+        temp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+"""The `grade` command (autograder.grade) end to end with real nbgrader, and its handling of
+bad input.
+
+The batch: one zip in LMS / zip_collect layouts (file names with the student first, the
+nbgrader docs' `_attempt_` names, a folder per student, a nested zip per student) with six
+submissions: the reference solution, an Adam bug, the untouched release, an infinite loop
+plus a memory bomb, a notebook that patches the checks inside its own kernel (fools
+nbgrader, not the verification), and a file that is not a notebook. The training and
+plotting cells are removed from the notebooks (they are not graded) so that the batch
+takes about a minute on 2 cores.
+"""
+import csv
+import hashlib
+import re
+import subprocess
+import sys
+import time
+import zipfile
+
+import nbformat
+import pytest
+
+from autograder import grade
+from autograder.course import ASSIGNMENT, RELEASE_DIR
+from autograder.examples import BUGS, cell_by_grade_id, edited, source_notebook
+from autograder.pipeline import TEST_CELLS
+
+TRAINING = ("run(", "plot_", "path_optimizers", "best =")
+CELL_TIMEOUT = 20
+
+
+def without_training(notebook):
+    """notebook without the cells that train or plot (not graded; slow under nbgrader)."""
+    notebook.cells = [c for c in notebook.cells if c.cell_type != "code" or c.metadata.get("nbgrader")
+                      or not c.source.lstrip().startswith(TRAINING)]
+    return notebook
+
+
+def prepend(notebook, grade_id, code):
+    cell = cell_by_grade_id(notebook, grade_id)
+    cell.source = code + cell.source
+    return notebook
+
+
+def append(notebook, grade_id, code):
+    cell = cell_by_grade_id(notebook, grade_id)
+    cell.source = cell.source + code
+    return notebook
+
+
+ADAM_BUG = BUGS["adam_without_bias_correction"][0]
+PATCH_CHECKS = """
+import public_tests as _pt
+import autograder.checks as _checks
+_pt.test_adam = lambda *args, **kwargs: None
+_checks.check_adam = lambda *args, **kwargs: None
+"""
+
+
+def notebooks():
+    """student -> notebook bytes, and student -> expected verified scores per cell."""
+    full = {g: float(p) for g, p in TEST_CELLS.items()}
+    release = nbformat.read(RELEASE_DIR / f"{ASSIGNMENT}.ipynb", as_version=4)
+    looping = prepend(prepend(without_training(source_notebook()), "adam", "while True:\n    pass\n"),
+                      "adagrad", "_hog = bytearray(64 * 1024 ** 3)\n")
+    made = {
+        "alice": (without_training(source_notebook()), full),
+        "bob": (without_training(edited(ADAM_BUG)), dict(full, test_adam=0.0)),
+        "carol": (without_training(release), {g: 0.0 for g in TEST_CELLS}),
+        "dave": (looping, dict(full, test_adam=0.0, test_adagrad=0.0)),
+        "eve": (append(without_training(edited(ADAM_BUG)), "adam", PATCH_CHECKS), dict(full, test_adam=0.0)),
+    }
+    data = {name: nbformat.writes(nb).encode() for name, (nb, _) in made.items()}
+    data["frank"] = b"this is not a notebook"
+    expected = {name: scores for name, (_, scores) in made.items()}
+    expected["frank"] = {g: 0.0 for g in TEST_CELLS}
+    return data, expected
+
+
+def lms_zip(path, data):
+    """The submissions in the layouts `grade` reads from an LMS download."""
+    inner = path.parent / "eve_inner.zip"
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr(f"{ASSIGNMENT}.ipynb", data["eve"])
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"alice_1001_{ASSIGNMENT}.ipynb", data["alice"])
+        z.writestr(f"bob_1002_assignsubmission_file_{ASSIGNMENT}.ipynb", data["bob"])
+        z.writestr(f"ps_carol_attempt_2024-05-01-10-00-00_{ASSIGNMENT}.ipynb", data["carol"])
+        z.writestr(f"dave/{ASSIGNMENT}.ipynb", data["dave"])
+        z.write(inner, f"eve_1005_{ASSIGNMENT}.zip")
+        z.writestr(f"frank_1006_{ASSIGNMENT}.ipynb", data["frank"])
+        z.writestr("readme.txt", "not a submission")
+    inner.unlink()
+    return path
+
+
+def tree_digest(root):
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def run_grade(*args, cwd):
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "autograder.grade", *map(str, args)], cwd=cwd,
+                            capture_output=True, text=True, timeout=1200)
+    return result, time.monotonic() - start
+
+
+def read_grades(course):
+    with open(course / "grades.csv", newline="", encoding="utf-8") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+OPTIONS = ["--workers", 2, "--cell-timeout", CELL_TIMEOUT, "--wall-time", 300]
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    """The first run on the zip; returns (folder, course, result, seconds, input digests, expected)."""
+    folder = tmp_path_factory.mktemp("grade")
+    inputs = folder / "inputs"
+    inputs.mkdir()
+    data, expected = notebooks()
+    archive = lms_zip(inputs / "downloads.zip", data)
+    before = tree_digest(inputs)
+    course = folder / "course"
+    result, seconds = run_grade(archive, "--course", course, *OPTIONS, cwd=folder)
+    print(result.stdout[-6000:], result.stderr[-3000:])
+    return folder, course, result, seconds, before, expected, data
+
+
+@pytest.fixture(scope="module")
+def second(first):
+    """The same command again."""
+    folder, course, *_ = first
+    return run_grade(folder / "inputs" / "downloads.zip", "--course", course, *OPTIONS, cwd=folder)
+
+
+@pytest.fixture(scope="module")
+def third(first, second):
+    """The same students as an nbgrader submitted/ tree, bob's notebook now fixed."""
+    folder, course, _, _, _, _, data = first
+    tree = folder / "tree"
+    for student, content in data.items():
+        path = tree / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data["alice"] if student == "bob" else content)
+    before = tree_digest(tree)
+    autograded = {s: (course / "autograded" / s / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").stat().st_mtime_ns
+                  for s in ("alice", "carol", "dave", "eve")}
+    result, seconds = run_grade(tree, "--course", course, *OPTIONS, cwd=folder)
+    print(result.stdout[-4000:], result.stderr[-3000:])
+    return tree, before, autograded, result, seconds
+
+
+@pytest.mark.slow
+def test_the_batch_is_graded_with_the_verified_scores(first):
+    _, course, result, seconds, _, expected, _ = first
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    grades = read_grades(course)
+    assert set(grades) == set(expected)
+    for student, scores in expected.items():
+        row = grades[student]
+        assert {g: float(row[g]) for g in TEST_CELLS} == scores, student
+        assert float(row["total"]) == sum(scores.values()), student
+    assert {s: float(r["nbgrader_total"]) for s, r in grades.items()} == {
+        "alice": 100, "bob": 89, "carol": 0, "dave": 81, "eve": 100, "frank": 0}
+    print(f"first run: {seconds:.0f} s")
+
+
+@pytest.mark.slow
+def test_disagreements_are_flagged_per_cell(first):
+    _, course, *_ = first
+    grades = read_grades(course)
+    assert grades["eve"]["flag"] == "disagree"
+    assert grades["eve"]["disagree_cells"] == "test_adam:11/0"
+    assert [s for s, r in grades.items() if r["flag"]] == ["eve"]
+    nbgrader = {row["student_id"]: float(row["score"])
+                for row in csv.DictReader(open(course / "grades_nbgrader.csv", newline=""))}
+    assert nbgrader["eve"] == 100.0 and nbgrader["alice"] == 100.0
+
+
+@pytest.mark.slow
+def test_limits_and_bad_files_give_reasons_and_the_batch_goes_on(first):
+    _, course, *_ = first
+    grades = read_grades(course)
+    assert f"超过单元格时间限制 {CELL_TIMEOUT} s" in grades["dave"]["reasons"]
+    assert "内存超过 2048 MB" in grades["dave"]["reasons"]
+    assert "不是有效的 JSON" in grades["frank"]["reasons"]
+    note = (course / "feedback" / "dave" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "最终成绩（核验评分）" in note and "超过单元格时间限制" in note
+
+
+@pytest.mark.slow
+def test_report_and_feedback(first):
+    _, course, result, *_ = first
+    report = (course / "report.html").read_text(encoding="utf-8")
+    assert re.search(r"<img[^>]+src='data:image/png;base64,[A-Za-z0-9+/=]{1000,}'", report)
+    assert "Pass rate of each test cell" in report and "17% (1/6)" in report   # test_adam: alice only
+    assert "<td class='disagree" in report
+    assert (course / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert re.search(r"^eve .* 89 +100  disagree$", result.stdout, re.M)     # the text table
+    for student in ("alice", "bob", "carol", "dave", "eve", "frank"):
+        page = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+        assert "grade-verified" in page, student
+    eve = (course / "feedback" / "eve" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "nbgrader 页面显示 11 分" in eve
+
+
+@pytest.mark.slow
+def test_the_input_is_left_alone(first, second, third):
+    folder, _, _, _, before, _, _ = first
+    assert tree_digest(folder / "inputs") == before
+    tree, tree_before, *_ = third
+    assert tree_digest(tree) == tree_before
+
+
+@pytest.mark.slow
+def test_an_unchanged_rerun_grades_nothing_and_is_fast(first, second):
+    _, course, *_ = first
+    result, seconds = second
+    assert result.returncode == 0, result.stderr
+    assert "0 to grade, 6 unchanged" in result.stdout
+    assert "grading" not in result.stderr          # no progress bar: no worker started
+    assert seconds < 20, seconds
+    assert float(read_grades(course)["alice"]["total"]) == 100
+
+
+@pytest.mark.slow
+def test_a_changed_submission_is_the_only_one_graded_again(first, third):
+    _, course, *_ = first
+    _, _, autograded, result, seconds = third
+    assert result.returncode == 0, result.stderr
+    assert "1 to grade, 5 unchanged" in result.stdout
+    grades = read_grades(course)
+    assert float(grades["bob"]["total"]) == 100 and float(grades["bob"]["nbgrader_total"]) == 100
+    assert float(grades["dave"]["total"]) == 81
+    for student, mtime in autograded.items():
+        path = course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        assert path.stat().st_mtime_ns == mtime, f"{student} was autograded again"
+    print(f"regrading one: {seconds:.0f} s")
+
+
+# --------------------------------------------------------------------------------------
+# Bad input: a clear error, never a traceback (no nbgrader run needed)
+# --------------------------------------------------------------------------------------
+
+def empty_zip(path):
+    zipfile.ZipFile(path, "w").close()
+    return path
+
+
+def zip_without_notebooks(path):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("report.pdf", b"%PDF-1.4")
+        z.writestr("alice/notes.txt", "hello")
+    return path
+
+
+def not_a_zip(path):
+    path.write_bytes(b"PK\x03\x04 but truncated")
+    return path.rename(path.with_suffix(".zip"))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: tmp / "missing.zip", "no such file or folder"),
+    (lambda tmp: empty_zip(tmp / "empty.zip"), "holds no notebooks"),
+    (lambda tmp: zip_without_notebooks(tmp / "other.zip"), "holds no notebooks (.ipynb) (2 other files skipped)"),
+    (lambda tmp: not_a_zip(tmp / "broken.bin"), "not a readable zip file"),
+    (lambda tmp: (tmp / "grades.xlsx").write_bytes(b"x") and tmp / "grades.xlsx", "neither a .zip file"),
+])
+def test_bad_input_gives_a_clear_error(tmp_path, make, message):
+    result, _ = run_grade(make(tmp_path), "--course", tmp_path / "course", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_course_may_not_be_inside_the_input(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    result, _ = run_grade(tmp_path / "a", "--course", tmp_path / "a" / "course", cwd=tmp_path)
+    assert result.returncode == 2 and "inside the input" in result.stderr
+
+
+@pytest.mark.parametrize("rel, student", [
+    (f"alice_1001_{ASSIGNMENT}.ipynb", "alice"),
+    (f"Zhang San_20231234_assignsubmission_file_{ASSIGNMENT}.ipynb", "Zhang_San"),
+    (f"ps1_hacker_attempt_2016-01-30-20-30-10_{ASSIGNMENT}.ipynb", "hacker"),
+    (f"submitted/bitdiddle/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", "bitdiddle"),
+    (f"张三/{ASSIGNMENT}.ipynb", "张三"),
+    (f"downloads/eve_1005_{ASSIGNMENT}/{ASSIGNMENT}.ipynb", "eve"),
+    ("scratch.ipynb", None),
+])
+def test_student_of_each_layout(rel, student):
+    assert grade.student_of(rel)[0] == student
+
+
+def test_zip_members_outside_the_target_are_not_extracted(tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"../escape_1_{ASSIGNMENT}.ipynb", b"{}")
+        z.writestr(f"/abs_1_{ASSIGNMENT}.ipynb", b"{}")
+        z.writestr(f"ok_1_{ASSIGNMENT}.ipynb", b"{}")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    submissions, skipped = grade.collect(archive, scratch)
+    assert set(submissions) == {"ok"}
+    assert not (tmp_path / f"escape_1_{ASSIGNMENT}.ipynb").exists()
+    assert all(p.resolve().is_relative_to(scratch.resolve()) for p in scratch.rglob("*"))
+
+
+def test_a_course_folder_is_read_from_submitted_only(tmp_path):
+    for rel in (f"submitted/alice/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", f"release/{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
+                f"autograded/alice/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", f"source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"):
+        (tmp_path / "course" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "course" / rel).write_text(rel)
+    submissions, _ = grade.collect(tmp_path / "course", tmp_path / "scratch")
+    assert list(submissions) == ["alice"]
+    assert submissions["alice"].path.read_text().startswith("submitted/")
+
+
+def test_the_latest_attempt_is_graded(tmp_path):
+    for stamp in ("2024-05-01-10-00-00", "2024-05-02-09-00-00", "2024-04-30-23-00-00"):
+        (tmp_path / f"ps_bob_attempt_{stamp}_{ASSIGNMENT}.ipynb").write_text(stamp)
+    submissions, skipped = grade.collect(tmp_path, tmp_path / "scratch")
+    assert submissions["bob"].path.read_text() == "2024-05-02-09-00-00"
+    assert len(skipped) == 2 and "提交了 3 个笔记本" in submissions["bob"].notes[0]
