@@ -36,6 +36,9 @@ Student interface (lookup, call, getattr, getitem, send, fetch, same). It
 It never writes into the student's objects: where the network must be evaluated at
 chosen parameters, the student's parameters are copied into a reference network.
 """
+import functools
+import linecache
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -829,3 +832,48 @@ def check_adam(ns):
 def check_adabelief(ns):
     """AdaBelief: as check_adagrad; states v, s and t (t == number of updates)."""
     _check_optimizer(ns, "AdaBelief")
+
+
+# --------------------------------------------------------------------------------------
+# What a failure shows. In the notebook a failing check is displayed, and copied into the
+# feedback, as a traceback; a plain raise would show the lines of this module around it.
+# Each public check therefore re-raises its failure with only its message, from a
+# one-line frame named <隐藏测试> that has no source to show, and hides its own frame
+# (IPython skips frames whose locals hold __tracebackhide__).
+# --------------------------------------------------------------------------------------
+
+_RAISE_FAILURE = compile("raise AssertionError(message) from cause", "<隐藏测试>", "exec")
+# the line a traceback shows for that frame
+linecache.cache["<隐藏测试>"] = (1, None, ["# 隐藏测试没有通过，原因见下面一行\n"], "<隐藏测试>")
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _student_frames_only(error):
+    """error (an exception raised in the student's code, or None) with the grader's frames
+    cut from the front of its traceback: what remains is the student's own code."""
+    if error is None:
+        return None
+    tb = error.__traceback__
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        tb = tb.tb_next
+    return error.with_traceback(tb)
+
+
+def _message_only(check):
+    @functools.wraps(check)
+    def run(ns):
+        __tracebackhide__ = True  # noqa: F841  (read by IPython)
+        try:
+            check(ns)
+            return
+        except AssertionError as failure:
+            message, cause = str(failure), _student_frames_only(failure.__cause__)
+        # raised outside the except clause, so the check's own traceback is not chained;
+        # the student's exception, if any, stays the cause (with the student's frames only)
+        exec(_RAISE_FAILURE, {"message": message, "cause": cause})
+    return run
+
+
+for _name in __all__:
+    globals()[_name] = _message_only(globals()[_name])
+del _name
