@@ -139,6 +139,11 @@ def _bwrap_command(bwrap, python, site_dirs, memory_mb):
     """The bwrap command line (see the module docstring for what it binds)."""
     cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
            "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
+           # the private /tmp first: bwrap mounts in order, and the Python install or
+           # the course may themselves live under /tmp (a CI checkout), bound below
+           "--proc", "/proc", "--dev", "/dev",
+           "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
+           "--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_HOME,
            "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/lib", "/lib64", "/sbin"):
         if os.path.islink(top):
@@ -159,9 +164,6 @@ def _bwrap_command(bwrap, python, site_dirs, memory_mb):
     for folder in site_dirs:
         for hook in sorted(Path(folder).glob("__editable__*autograder*")):
             cmd += ["--ro-bind", "/dev/null", str(hook)]
-    cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
-            "--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_HOME]
     for name in ("utils.py", "public_tests.py"):
         cmd += ["--ro-bind", str(RELEASE_DIR / name), f"{SANDBOX_WORKDIR}/{name}"]
     cmd += ["--ro-bind", str(DATA_DIR), f"{SANDBOX_WORKDIR}/data/mnist"]
