@@ -222,20 +222,8 @@ NESTEROV_EXPECTED = [
            [-0.13640000000000008, 2.0572]],
      "b": [0.05140000000000001, -1.3728000000000002]},
 ]
-NESTEROV_EXPECTED_V = [
-    # after update 1
-    {"W": [[0.1, 0.2],
-           [-0.05, 0.4]],
-     "b": [0.05, -0.1]},
-    # after update 2
-    {"W": [[0.28, 0.060000000000000026],
-           [0.06, 0.37000000000000005]],
-     "b": [-0.06, 0.12]},
-    # after update 3
-    {"W": [[0.12400000000000003, 0.09800000000000003],
-           [0.34800000000000003, 0.09600000000000003]],
-     "b": [-0.023, 0.196]},
-]
+# Nesterov updates v exactly as Momentum does (v = beta*v + lr*g): the same velocities.
+NESTEROV_EXPECTED_V = MOMENTUM_EXPECTED_V
 NESTEROV_EXPECTED_F32 = [
     # after update 1
     {"W": [[0.9981, -2.0038],
