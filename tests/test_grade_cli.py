@@ -20,7 +20,7 @@ import zipfile
 import nbformat
 import pytest
 
-from autograder import grade
+from autograder import intake
 from autograder.course import ASSIGNMENT, RELEASE_DIR
 from autograder.examples import BUGS, cell_by_grade_id, edited, source_notebook
 from autograder.pipeline import TEST_CELLS
@@ -292,7 +292,7 @@ def test_the_course_may_not_be_inside_the_input(tmp_path):
     ("scratch.ipynb", None),
 ])
 def test_student_of_each_layout(rel, student):
-    assert grade.student_of(rel)[0] == student
+    assert intake.student_of(rel)[0] == student
 
 
 def test_zip_members_outside_the_target_are_not_extracted(tmp_path):
@@ -303,7 +303,7 @@ def test_zip_members_outside_the_target_are_not_extracted(tmp_path):
         z.writestr(f"ok_1_{ASSIGNMENT}.ipynb", b"{}")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    submissions, skipped = grade.collect(archive, scratch)
+    submissions, skipped = intake.collect(archive, scratch)
     assert set(submissions) == {"ok"}
     assert not (tmp_path / f"escape_1_{ASSIGNMENT}.ipynb").exists()
     assert all(p.resolve().is_relative_to(scratch.resolve()) for p in scratch.rglob("*"))
@@ -314,7 +314,7 @@ def test_a_course_folder_is_read_from_submitted_only(tmp_path):
                 f"autograded/alice/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", f"source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"):
         (tmp_path / "course" / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "course" / rel).write_text(rel)
-    submissions, _ = grade.collect(tmp_path / "course", tmp_path / "scratch")
+    submissions, _ = intake.collect(tmp_path / "course", tmp_path / "scratch")
     assert list(submissions) == ["alice"]
     assert submissions["alice"].path.read_text().startswith("submitted/")
 
@@ -322,6 +322,6 @@ def test_a_course_folder_is_read_from_submitted_only(tmp_path):
 def test_the_latest_attempt_is_graded(tmp_path):
     for stamp in ("2024-05-01-10-00-00", "2024-05-02-09-00-00", "2024-04-30-23-00-00"):
         (tmp_path / f"ps_bob_attempt_{stamp}_{ASSIGNMENT}.ipynb").write_text(stamp)
-    submissions, skipped = grade.collect(tmp_path, tmp_path / "scratch")
+    submissions, skipped = intake.collect(tmp_path, tmp_path / "scratch")
     assert submissions["bob"].path.read_text() == "2024-05-02-09-00-00"
     assert len(skipped) == 2 and "提交了 3 个笔记本" in submissions["bob"].notes[0]
