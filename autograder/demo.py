@@ -1,48 +1,62 @@
-"""The course end to end on the shipped example submissions (`make demo`).
+"""The course's main job end to end on the shipped example submissions (`make demo`).
 
-In a scratch course directory (default results/demo_course): nbgrader generates the
-release, the example submissions (autograder/examples.py, plus the untouched release
-notebook) are autograded, feedback HTML is generated, grades.csv is exported, and a
-per-student, per-cell score table is printed.
+1. The example submissions (autograder/examples.py: the reference solution, one typical bug
+   each, valid alternatives, a deleted and an edited test cell, plus the untouched release)
+   are packed as an LMS delivers them: one zip of `<student>_<id>_mlp_optimizers.ipynb` files.
+2. `grade` grades that zip in a scratch course (results/demo/course): nbgrader's release,
+   each notebook's cells in the sandbox, the hidden checks, the gradebook, feedback pages,
+   grades.csv and report.html, with a progress bar.
+3. The aligned per-student, per-cell table, and where the report and a feedback page are.
 """
 import argparse
+import shutil
+import sys
 import time
+import zipfile
 from pathlib import Path
 
 import nbformat
 
-from autograder.course import ASSIGNMENT
+from autograder import grade
+from autograder.course import ASSIGNMENT, RELEASE_DIR
 from autograder.examples import all_examples
-from autograder.pipeline import Course, score_table
+
+
+def pack_lms_zip(path):
+    """Writes the examples as an LMS download; returns the number of submissions."""
+    submissions, _ = all_examples()
+    submissions["untouched_release"] = nbformat.read(RELEASE_DIR / f"{ASSIGNMENT}.ipynb", as_version=4)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for number, (name, notebook) in enumerate(submissions.items(), start=1):
+            student = name.replace("_", "-")  # an LMS id has no '_': it separates the name's fields
+            archive.writestr(f"{student}_{20260000 + number}_{ASSIGNMENT}.ipynb", nbformat.writes(notebook))
+    return len(submissions)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dir", type=Path, default=Path("results/demo_course"),
-                        help="scratch course directory (deleted and made anew)")
+    parser.add_argument("--dir", type=Path, default=Path("results/demo"),
+                        help="scratch folder (deleted and made anew)")
     args = parser.parse_args(argv)
-    start = time.perf_counter()
-    course = Course.scratch(args.dir)
-    release = course.generate_release()
-    print(f"Release generated: {release}")
-    submissions, _ = all_examples()
-    submissions["untouched_release"] = nbformat.read(release / f"{ASSIGNMENT}.ipynb", as_version=4)
-    for student, notebook in submissions.items():
-        course.add_submission(student, notebook)
-    print(f"Autograding {len(submissions)} submissions ...", flush=True)
-    graded = time.perf_counter()
-    course.autograde()
-    graded = time.perf_counter() - graded
-    feedback = course.generate_feedback()
-    rows = course.export()
+    start = time.monotonic()
+    if args.dir.exists():
+        shutil.rmtree(args.dir)
+    args.dir.mkdir(parents=True)
+    archive = args.dir / "lms_download.zip"
+    count = pack_lms_zip(archive)
+    print(f"Packed {count} example submissions as an LMS download: {archive}", flush=True)
+    course = args.dir / "course"
+    code = grade.main([str(archive), "--course", str(course)])
+    if code:
+        return code
     print()
-    print(score_table(course.scores()))
-    print()
-    print(f"Autograded {len(submissions)} submissions in {graded:.0f} s "
-          f"({graded / len(submissions):.1f} s each); total {time.perf_counter() - start:.0f} s")
-    print(f"Feedback:   {feedback}/<student>/{ASSIGNMENT}/{ASSIGNMENT}.html")
-    print(f"Grades:     {course.root / 'grades.csv'} ({len(rows)} rows)")
+    print(f"Demo finished in {time.monotonic() - start:.0f} s.")
+    print(f"  Report:         {course / 'report.html'}")
+    for student in ("reference-solution", "bug-momentum-out-of-place"):
+        print(f"  Feedback page:  {course / 'feedback' / student / ASSIGNMENT / (ASSIGNMENT + '.html')}")
+    print(f"  Gradebook:      {course / 'gradebook.db'} (nbgrader formgrader / export work on it)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -41,15 +41,17 @@ from pathlib import Path
 
 from autograder import checks
 from autograder.course import ASSIGNMENT, RELEASE_DIR
-from autograder.pipeline import TEST_CELLS
+from autograder.parts import TEST_CELLS
 from autograder.sandbox.interface import NotTransferable, StudentError
 from autograder.sandbox.proxy import RequestTimeout, Sandbox, SandboxError
 
-__all__ = ["VerifiedResult", "verify_notebook", "SandboxUnavailable"]
+__all__ = ["Limit", "VerifiedResult", "verify_notebook", "verify_cells", "read_cells",
+           "NotANotebook", "SandboxUnavailable"]
 
 log = logging.getLogger(__name__)
 
-MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+MAX_NOTEBOOK_BYTES = 256 * 1024 * 1024  # the file, saved outputs included
+MAX_CODE_BYTES = 50 * 1024 * 1024       # the code of its cells
 MAX_MESSAGE = 2000
 FORGET_TIMEOUT = 10  # seconds for the sandbox to drop a check's objects
 
@@ -71,17 +73,32 @@ _TEST_LINE = re.compile(r"^[ \t]*(?:public_tests\.test_\w+\s*\(.*|from autograde
 
 
 @dataclass
+class Limit:
+    """A limit a submission hit. kind: "cell_timeout", "wall_time", "memory", "died" (the
+    sandbox process ended: os._exit, a signal, the CPU or memory limit), "unresponsive",
+    "protocol" (it wrote garbage into the protocol pipe); where: "cell:N" (code cell number from 1) or a grade id;
+    text: the Chinese explanation shown to the student."""
+    kind: str
+    where: str
+    text: str
+
+
+@dataclass
 class VerifiedResult:
     """scores: grade_id -> points earned (0..max); messages: grade_id -> Chinese failure
     message ('' when passed); reason: why grading stopped early ('' normally); sandbox:
-    'bwrap' or 'fallback: <why>'. cell_errors: (code cell number from 1, error) of the
-    student's cells that raised; seconds: wall time of the verification."""
+    'bwrap' or 'weak: <why>'. cell_errors: (code cell number from 1, error) of the
+    student's cells that raised; ran: numbers of the code cells that ran; limits: the
+    Limits hit; seconds: wall time; timings: seconds of sandbox_start, student_cells, checks."""
     scores: dict
     messages: dict
     reason: str = ""
     sandbox: str = ""
     cell_errors: list = field(default_factory=list)
     seconds: float = 0.0
+    limits: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    ran: list = field(default_factory=list)
 
     @property
     def total(self):
@@ -89,8 +106,8 @@ class VerifiedResult:
 
 
 class SandboxUnavailable(RuntimeError):
-    """Neither bubblewrap nor the fallback could start: a problem of the grading machine,
-    not of the submission (no score is given)."""
+    """No sandbox could start (bubblewrap missing or broken, and the weak sandbox not
+    allowed): a problem of the grading machine, not of the submission (no score is given)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -220,93 +237,100 @@ def _failed_definition_hint(grade_id, cell_errors, cell_sources):
     return ""
 
 
-def verify_notebook(notebook_path, *, cell_timeout=30, wall_time=300, memory_mb=2048,
-                    check_timeout=60, run_training=False, sandbox_mode=None):
-    """Grades the notebook at notebook_path with the student's code in a sandbox.
+def read_cells(data):
+    """[(source, nbgrader metadata)] of the code cells of a notebook's bytes; raises
+    NotANotebook with the Chinese reason. Saved outputs play no part: the size limit
+    applies to the code (MAX_CODE_BYTES), the file itself may be up to MAX_NOTEBOOK_BYTES."""
+    cells = _code_cells(data)
+    if sum(len(source) for source, _ in cells) > MAX_CODE_BYTES:
+        raise NotANotebook(f"笔记本中的代码过多（超过 {MAX_CODE_BYTES // 2**20} MB）")
+    return cells
 
-    cell_timeout: seconds per code cell; wall_time: seconds for the whole verification;
-    memory_mb: address-space limit of the sandbox; check_timeout: seconds per check;
-    run_training: also run the release's unmodified train/plot cells (slower, same
-    scores); sandbox_mode: "auto" (default, or AUTOGRADER_SANDBOX), "bwrap", "fallback".
-    Never modifies the file. Raises SandboxUnavailable when no sandbox can start.
-    """
+
+def verify_notebook(notebook_path, **options):
+    """verify_cells of the notebook file at notebook_path (never modified); a file that is
+    not a notebook scores 0 everywhere with the reason."""
     started = time.monotonic()
-    wall_deadline = started + wall_time
     try:
-        cells = _code_cells(Path(notebook_path).read_bytes())
+        cells = read_cells(Path(notebook_path).read_bytes())
     except NotANotebook as e:
         return _all_zero(str(e), started=started)
     except OSError:
         return _all_zero("无法读取笔记本文件", started=started)
+    return verify_cells(cells, **options)
+
+
+def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check_timeout=60,
+                 run_training=False, sandbox_mode=None, allow_weak=False):
+    """Grades code cells [(source, nbgrader metadata)] with the student's code in a sandbox.
+
+    cell_timeout: seconds per code cell; wall_time: seconds for the whole verification;
+    memory_mb: address-space limit of the sandbox; check_timeout: seconds per check;
+    run_training: also run the release's unmodified train/plot cells (slower, same
+    scores); sandbox_mode: "auto" (default, or AUTOGRADER_SANDBOX), "bwrap", "weak";
+    allow_weak: run without bubblewrap when it is unavailable (a weaker sandbox).
+    Raises SandboxUnavailable when no sandbox can start.
+    """
+    started = time.monotonic()
+    wall_deadline = started + wall_time
     plan = _plan(cells, run_training)
     cell_sources = {number: source for number, (source, _) in enumerate(cells, start=1)}
+    timings = {"sandbox_start": 0.0, "student_cells": 0.0, "checks": 0.0}
 
     try:
-        sandbox = Sandbox(memory_mb=memory_mb, cpu_seconds=int(wall_time) + 30, mode=sandbox_mode)
+        sandbox = Sandbox(memory_mb=memory_mb, cpu_seconds=int(wall_time) + 30, mode=sandbox_mode,
+                          **({"allow_weak": True} if allow_weak else {}))
     except SandboxError as e:
-        raise SandboxUnavailable(f"the student server could not start: {e.reason}") from e
+        raise SandboxUnavailable(e.reason) from e
+    timings["sandbox_start"] = time.monotonic() - started
 
-    scores, messages, cell_errors, reason = {}, {}, [], ""
+    scores, messages, cell_errors, limits, reason = {}, {}, [], [], ""
+    ran = set()
     try:
         remote = sandbox.remote()
         for step in plan:
             if time.monotonic() >= wall_deadline:
                 reason = f"超过时间限制 {wall_time:g} s"
+                limits.append(Limit("wall_time", "", reason))
                 break
+            step_started = time.monotonic()
             if step[0] == "cell":
                 _, number, source = step
                 timeout = min(cell_timeout, wall_deadline - time.monotonic())
                 try:
                     error, timed_out = sandbox.run_cell(source, timeout)
                 except SandboxError as e:
-                    reason = _stop_reason(e, wall_deadline, wall_time,
-                                          f"第 {number} 个代码单元：")
+                    reason = _stop_reason(e, wall_deadline, wall_time, f"第 {number} 个代码单元：")
+                    limits.append(_limit_of(e, reason, f"cell:{number}", wall_deadline))
                     break
+                finally:
+                    timings["student_cells"] += time.monotonic() - step_started
+                ran.add(number)
                 if timed_out:
-                    error = (f"超过时间限制 {cell_timeout:g} s" if timeout >= cell_timeout
-                             else f"超过总时间限制 {wall_time:g} s")
+                    if timeout >= cell_timeout:
+                        error = f"超过时间限制 {cell_timeout:g} s"
+                        limits.append(Limit("cell_timeout", f"cell:{number}", f"第 {number} 个代码单元{error}"))
+                    else:
+                        error = f"超过总时间限制 {wall_time:g} s"
+                        limits.append(Limit("wall_time", f"cell:{number}", f"第 {number} 个代码单元{error}"))
+                elif error is not None and error.startswith("MemoryError"):
+                    limits.append(Limit("memory", f"cell:{number}",
+                                        f"第 {number} 个代码单元超过内存限制 {memory_mb} MB（MemoryError）"))
                 if error is not None:
                     cell_errors.append((number, error))
                 continue
 
             grade_id = step[1]
-            deadline = min(time.monotonic() + check_timeout, wall_deadline)
-            remote.deadline = deadline
             try:
-                CHECKS[grade_id](remote)
-                scores[grade_id], messages[grade_id] = float(TEST_CELLS[grade_id]), ""
-            except AssertionError as e:
-                message = str(e)
-                if message.startswith("没有找到"):
-                    message += _failed_definition_hint(grade_id, cell_errors, cell_sources)
-                scores[grade_id], messages[grade_id] = 0.0, _clip(message)
-            except RequestTimeout:
-                scores[grade_id] = 0.0
-                if deadline >= wall_deadline:
-                    reason = f"超过时间限制 {wall_time:g} s"
-                    messages[grade_id] = reason
-                    break
-                messages[grade_id] = (f"检查超过时间限制 {check_timeout:g} s：请检查代码中是否有"
-                                      f"死循环或过慢的计算。")
-            except SandboxError as e:
-                reason = _stop_reason(e, wall_deadline, wall_time, "")
-                scores[grade_id], messages[grade_id] = 0.0, reason
+                stop = _run_check(grade_id, remote, scores, messages, cell_errors, cell_sources,
+                                  min(time.monotonic() + check_timeout, wall_deadline),
+                                  wall_deadline, wall_time, check_timeout)
+            finally:
+                timings["checks"] += time.monotonic() - step_started
+            if stop:
+                reason = stop.text
+                limits.append(stop)
                 break
-            except (StudentError, NotTransferable) as e:
-                scores[grade_id] = 0.0
-                messages[grade_id] = _clip(f"检查时无法使用学生代码返回的值：{e}")
-            except Exception as e:
-                log.exception("check %s raised an unexpected error", grade_id)
-                scores[grade_id] = 0.0
-                messages[grade_id] = f"检查时出现意外错误（{type(e).__name__}），请联系老师。"
-            remote.deadline = min(time.monotonic() + FORGET_TIMEOUT, wall_deadline)
-            try:
-                remote.forget()  # runs the student's __del__ methods: under a time limit too
-            except SandboxError as e:
-                reason = _stop_reason(e, wall_deadline, wall_time, "")
-                break
-            except RequestTimeout:
-                pass
     finally:
         sandbox.close()
 
@@ -314,12 +338,61 @@ def verify_notebook(notebook_path, *, cell_timeout=30, wall_time=300, memory_mb=
         if grade_id not in scores:
             scores[grade_id] = 0.0
             messages[grade_id] = f"没有完成检查：{reason}" if reason else "没有完成检查"
-    for number, error in cell_errors:
-        log.debug("%s: code cell %d raised %s", notebook_path, number, error)
     return VerifiedResult(scores={g: scores[g] for g in TEST_CELLS},
                           messages={g: messages[g] for g in TEST_CELLS}, reason=reason,
                           sandbox=sandbox.kind, cell_errors=cell_errors,
-                          seconds=time.monotonic() - started)
+                          seconds=time.monotonic() - started, limits=limits,
+                          timings={k: round(v, 3) for k, v in timings.items()}, ran=sorted(ran))
+
+
+def _run_check(grade_id, remote, scores, messages, cell_errors, cell_sources, deadline,
+               wall_deadline, wall_time, check_timeout):
+    """Runs one check against the sandbox; records its score and message. Returns a Limit
+    when grading must stop (the sandbox is gone or the wall time is spent), else None."""
+    remote.deadline = deadline
+    stop = None
+    try:
+        CHECKS[grade_id](remote)
+        scores[grade_id], messages[grade_id] = float(TEST_CELLS[grade_id]), ""
+    except AssertionError as e:
+        message = str(e)
+        if message.startswith("没有找到"):
+            message += _failed_definition_hint(grade_id, cell_errors, cell_sources)
+        scores[grade_id], messages[grade_id] = 0.0, _clip(message)
+    except RequestTimeout:
+        scores[grade_id] = 0.0
+        if deadline >= wall_deadline:
+            messages[grade_id] = f"超过时间限制 {wall_time:g} s"
+            return Limit("wall_time", grade_id, messages[grade_id])
+        messages[grade_id] = (f"检查超过时间限制 {check_timeout:g} s：请检查代码中是否有"
+                              f"死循环或过慢的计算。")
+    except SandboxError as e:
+        text = _stop_reason(e, wall_deadline, wall_time, "")
+        scores[grade_id], messages[grade_id] = 0.0, text
+        return _limit_of(e, text, grade_id, wall_deadline)
+    except (StudentError, NotTransferable) as e:
+        scores[grade_id] = 0.0
+        messages[grade_id] = _clip(f"检查时无法使用学生代码返回的值：{e}")
+    except Exception as e:
+        log.exception("check %s raised an unexpected error", grade_id)
+        scores[grade_id] = 0.0
+        messages[grade_id] = f"检查时出现意外错误（{type(e).__name__}），请联系老师。"
+    remote.deadline = min(time.monotonic() + FORGET_TIMEOUT, wall_deadline)
+    try:
+        remote.forget()  # runs the student's __del__ methods: under a time limit too
+    except SandboxError as e:
+        stop = _limit_of(e, _stop_reason(e, wall_deadline, wall_time, ""), grade_id, wall_deadline)
+    except RequestTimeout:
+        pass
+    return stop
+
+
+def _limit_of(error, text, where, wall_deadline):
+    """The Limit for a SandboxError: the wall time, an unresponsive, dead or misbehaving sandbox."""
+    if time.monotonic() >= wall_deadline - 0.5:
+        return Limit("wall_time", where, text)
+    kind = {"SandboxTimeout": "unresponsive", "ProtocolError": "protocol"}.get(type(error).__name__, "died")
+    return Limit(kind, where, text)
 
 
 def _stop_reason(error, wall_deadline, wall_time, prefix):

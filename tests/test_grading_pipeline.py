@@ -28,7 +28,7 @@ def graded(tmp_path_factory):
     submissions = dict(SUBMISSIONS)
     submissions["untouched_release"] = nbformat.read(release / f"{ASSIGNMENT}.ipynb", as_version=4)
     before = {student: digest(course.add_submission(student, nb)) for student, nb in submissions.items()}
-    course.autograde()
+    course.autograde_plain()
     course.generate_feedback()
     rows = course.export()
     return course, course.scores(), rows, before

@@ -181,7 +181,10 @@ def _write_atomically(target, write):
         os.replace(tmp, target)
         return True
     except OSError:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # a read-only file system refuses even that
+            pass
         return False
 
 

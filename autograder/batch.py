@@ -1,0 +1,196 @@
+"""The batch: grading submissions in parallel worker processes, recording each result as it
+arrives, and resuming after an interruption.
+
+    grade_batch(course, pending, options, workers, manifest, fingerprint) -> number graded
+
+Each worker is a process of its own (multiprocessing "spawn") that grades one submission
+at a time with grade_submission: nbgrader's autograde through the sandbox
+(nbgrader_adapter.Course.autograde), then nbgrader's feedback page with the verified note
+on top, made readable offline. Workers never run student code themselves; they die with
+the main process (PR_SET_PDEATHSIG), and the sandboxes die with their worker (bwrap
+--die-with-parent), so a killed `grade` leaves nothing running and a re-run proceeds.
+
+The manifest (grade_manifest.json in the course) holds, per student, the sha256 of the
+graded file, the fingerprint of what a grade depends on (the assignment's source and the
+limits), and the SubmissionResult; it is written after every result, so a re-run grades
+only new or changed submissions.
+"""
+import ctypes
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from pathlib import Path
+
+from autograder.course import ASSIGNMENT
+from autograder.result import SubmissionResult
+
+MANIFEST = "grade_manifest.json"
+MANIFEST_VERSION = 2
+STATE_DIR = ".grade"   # inside the course: logs, lock, scratch
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+class Manifest:
+    """grade_manifest.json: {'version', 'students': {student: {'sha256', 'fingerprint',
+    'code', 'result'}}}, written atomically after each graded submission."""
+
+    def __init__(self, path, code=""):
+        self.path = Path(path)
+        self.code = code
+        self.students = {}
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text())
+                if data.get("version") == MANIFEST_VERSION:
+                    self.students = data.get("students", {})
+            except (ValueError, OSError):
+                print(f"warning: {self.path} is unreadable; every submission is graded again")
+
+    def is_current(self, submission, fingerprint):
+        entry = self.students.get(submission.student)
+        # a submission without a score (sandbox unavailable, grading error) is retried
+        return bool(entry and entry.get("sha256") == submission.sha256
+                    and entry.get("fingerprint") == fingerprint
+                    and (entry.get("result") or {}).get("scores") is not None)
+
+    def record(self, submission, fingerprint, result):
+        self.students[submission.student] = {"sha256": submission.sha256, "fingerprint": fingerprint,
+                                             "code": self.code, "result": result.to_json()}
+        self.save()
+
+    def result(self, student):
+        return SubmissionResult.from_json(self.students[student]["result"])
+
+    def save(self):
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps({"version": MANIFEST_VERSION, "students": self.students},
+                                  ensure_ascii=False, indent=1, sort_keys=True))
+        os.replace(tmp, self.path)
+
+
+# --------------------------------------------------------------------------------------
+# One submission (in a worker process)
+# --------------------------------------------------------------------------------------
+
+def grade_submission(course_root, student, options, notes, source):
+    """Autograde (in the sandbox), gradebook and feedback of one submission. Never raises:
+    a problem becomes a note of the returned SubmissionResult (scores None: retried)."""
+    from autograder import report
+    from autograder.nbgrader_adapter import Course
+    from autograder.verify import SandboxUnavailable
+
+    started = time.monotonic()
+    course = Course(course_root)
+    result = SubmissionResult(student, notes=list(notes), source=source)
+    try:
+        verified = course.autograde(student, options)
+        step = time.monotonic()
+        result.scores = dict(verified.scores)
+        result.messages = dict(verified.messages)
+        result.limits = list(verified.limits)
+        result.sandbox = verified.sandbox
+        if verified.reason and not verified.limits:  # e.g. the file is not a notebook
+            result.notes.append(verified.reason)
+        result.timings = dict(verified.timings)
+        result.timings["gradebook"] = round(step - started - verified.seconds, 3)
+        page = course.feedback(student) or course.feedback_path(student)
+        report.add_feedback_note(page, result)
+        _make_offline(page, course.root / "release" / ASSIGNMENT)
+        result.feedback = str(page.relative_to(course.root))
+        result.timings["feedback"] = round(time.monotonic() - step, 3)
+    except SandboxUnavailable as e:
+        result.scores = None
+        result.notes.append(f"沙箱无法启动，没有评分：{e}")
+    except Exception as e:  # a bug of the grader must not stop the batch: record it for this student
+        log = course.root / STATE_DIR / "logs" / f"{student}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc())
+        result.notes.append(f"评分程序出错：{type(e).__name__}（详见 {log.relative_to(course.root)}）；下次运行会重新评分")
+        result.scores = None
+    result.seconds = round(time.monotonic() - started, 2)
+    return result
+
+
+def _make_offline(page, assignment_dir):
+    """The feedback page with formulas pre-rendered and figures embedded (no network)."""
+    try:
+        from autograder.feedback_page import make_offline
+    except ImportError:
+        return
+    page.write_text(make_offline(page.read_text(encoding="utf-8"), assignment_dir), encoding="utf-8")
+
+
+def _die_with_parent():
+    """Worker initializer: SIGKILL this process when the main process dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+
+
+# --------------------------------------------------------------------------------------
+# The batch (in the main process)
+# --------------------------------------------------------------------------------------
+
+def grade_batch(course, pending, options, workers, manifest, fingerprint, report_line=None):
+    """Grades the pending Submissions (already in course/submitted/), at most `workers` at a
+    time, with a progress bar; records each result in the manifest as it arrives. Returns
+    the number graded. On Ctrl-C the workers (and their sandboxes) are stopped and
+    KeyboardInterrupt is raised; what was recorded stays recorded."""
+    from tqdm import tqdm
+
+    for name in BLAS_THREADS:  # the workers' checks: small arrays, one thread each
+        os.environ.setdefault(name, "1")
+    queue = list(pending)
+    done = 0
+    bar = tqdm(total=len(queue), unit="nb", desc="grading", dynamic_ncols=True, file=sys.stderr)
+    pool = None
+    try:
+        while queue:
+            pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)), mp_context=get_context("spawn"),
+                                       initializer=_die_with_parent)
+            running = {}
+            try:
+                while queue or running:
+                    while queue and len(running) < workers:
+                        submission = queue.pop(0)
+                        future = pool.submit(grade_submission, str(course.root), submission.student, options,
+                                             submission.notes, submission.rel)
+                        running[future] = submission
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        submission = running.pop(future)
+                        result = future.result()
+                        manifest.record(submission, fingerprint, result)
+                        done += 1
+                        bar.set_postfix_str(submission.student[:30])
+                        bar.update(1)
+                        bar.write((report_line or str)(result))
+            except BrokenProcessPool:
+                # a worker died (the grading machine, not a submission: student code never runs
+                # in a worker): the submissions in flight go back to the queue once
+                lost = list(running.values())
+                bar.write(f"a grading worker died; grading {len(lost)} submission(s) again")
+                queue = [s for s in lost if not getattr(s, "retried", False)] + queue
+                for submission in lost:
+                    submission.retried = True
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = None
+    except BaseException:
+        if pool is not None:
+            bar.write("Stopping the grading workers ...")
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        bar.close()
+    return done

@@ -1,0 +1,343 @@
+"""Every use of nbgrader, in one place: the course directory, the release, the gradebook,
+autograding through the sandbox, feedback and export.
+
+A Course wraps a course directory (nbgrader_config.py, source/mlp_optimizers/,
+data/mnist) and calls nbgrader's own Python API in this process:
+
+    Course.scratch(dest)           a fresh course made from this repository
+    course.prepare()               make it a course if it is not one, release when stale
+    course.autograde(student, options) -> VerifiedResult
+                                   nbgrader's Autograde converter with its Execute step
+                                   replaced by SandboxExecute: nbgrader sanitizes the
+                                   submission (clears outputs, restores test cells from the
+                                   gradebook, adds deleted ones back), SandboxExecute grades
+                                   the cells in the sandbox (autograder.verify) and writes
+                                   each test cell's verdict as its output, and nbgrader's
+                                   SaveAutoGrades stores the scores in the gradebook.
+    course.record_zero(student, why)  a submission with 0 in every grade cell (unreadable file)
+    course.feedback(student)       nbgrader's GenerateFeedback for one student -> the HTML path
+    course.export(path)            nbgrader export (CSV of the gradebook)
+    course.scores()                {student: {grade_id: score}} from the gradebook
+
+No student code runs in this process or in any process nbgrader starts: the only executor
+is the sandbox. Formgrader, manual grading, `nbgrader export`, `generate_feedback` and
+`release_feedback` see an ordinary autograded submission.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from nbformat.v4 import new_output
+
+from autograder.course import ASSIGNMENT, DATA_DIR, ROOT
+from autograder.parts import TEST_CELLS
+from autograder.verify import read_cells, verify_cells, NotANotebook, VerifiedResult
+
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+DB_BUSY_TIMEOUT = 60  # seconds a gradebook writer waits for SQLite's lock (parallel workers)
+
+
+class NbgraderError(RuntimeError):
+    """An nbgrader step failed; the message holds the end of its log."""
+
+
+# --------------------------------------------------------------------------------------
+# The Execute step of autograde, in the sandbox
+# --------------------------------------------------------------------------------------
+
+def _verdict_outputs(grade_id, score, message):
+    """The outputs of a test cell that nbgrader turns into its score: a stream for a pass
+    (full points), an AssertionError for a failure (0 points)."""
+    points = TEST_CELLS[grade_id]
+    if score >= points:
+        return [new_output("stream", name="stdout", text=f"隐藏测试通过：{points:g} / {points:g} 分\n")]
+    return [new_output("error", ename="AssertionError", evalue=message,
+                       traceback=[f"隐藏测试没有通过（0 / {points:g} 分）：", message])]
+
+
+def _error_outputs(error):
+    ename, _, evalue = error.partition(": ")
+    return [new_output("error", ename=ename or "Error", evalue=evalue,
+                       traceback=[f"评分时这个单元格出错：{error}"])]
+
+
+def _make_sandbox_execute():
+    from nbgrader.preprocessors import NbGraderPreprocessor
+
+    class SandboxExecute(NbGraderPreprocessor):
+        """Stands in for nbgrader's Execute: the notebook's code cells run in the sandbox and
+        the hidden checks in this process (autograder.verify.verify_cells). Each test cell
+        gets its verdict as output; a student cell that raised gets its error; the release's
+        training and plotting cells, which grading skips, get a note."""
+
+        def __init__(self, options, **kwargs):
+            super().__init__(**kwargs)
+            self.options = options
+            self.result = None
+
+        def preprocess(self, nb, resources):
+            code = [cell for cell in nb.cells if cell.cell_type == "code"]
+            cells = [(cell.source, dict(cell.metadata.get("nbgrader", {}))) for cell in code]
+            self.result = verify_cells(cells, **self.options)
+            errors = dict(self.result.cell_errors)
+            ran = set(self.result.ran)
+            for number, cell in enumerate(code, start=1):
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if grade_id in TEST_CELLS:
+                    cell.outputs = _verdict_outputs(grade_id, self.result.scores[grade_id],
+                                                    self.result.messages[grade_id])
+                elif number in errors:
+                    cell.outputs = _error_outputs(errors[number])
+                elif number not in ran and not cell.metadata.get("nbgrader", {}).get("grade"):
+                    cell.outputs = [new_output("stream", name="stdout",
+                                               text="（评分时没有运行这个单元格：它只训练或画图，不影响分数）\n")]
+                cell.execution_count = number if number in ran else None
+            return nb, resources
+
+    return SandboxExecute
+
+
+# --------------------------------------------------------------------------------------
+# The course
+# --------------------------------------------------------------------------------------
+
+def _tree_files(base):
+    base = Path(base)
+    return [base] if base.is_file() else sorted(
+        p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        and ".ipynb_checkpoints" not in p.parts and p.suffix != ".npz")
+
+
+def tree_digest(paths):
+    """sha256 of the files (relative names and contents) under each of paths."""
+    import hashlib
+    digest = hashlib.sha256()
+    for base in paths:
+        base = Path(base)
+        for path in _tree_files(base):
+            digest.update(str(path.relative_to(base.parent)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class Course:
+    """A course directory: root/nbgrader_config.py, root/source/mlp_optimizers/, root/data/mnist."""
+
+    def __init__(self, root):
+        self.root = Path(root).resolve()
+
+    @classmethod
+    def scratch(cls, dest):
+        """A fresh course directory at dest with this repository's config, source and data."""
+        dest = Path(dest)
+        if dest.exists():
+            shutil.rmtree(dest)
+        course = cls(dest)
+        course.prepare(release=False)
+        return course
+
+    @property
+    def db_url(self):
+        return f"sqlite:///{self.root / 'gradebook.db'}?timeout={DB_BUSY_TIMEOUT}"
+
+    def submission_path(self, student):
+        return self.root / "submitted" / student / ASSIGNMENT / NOTEBOOK
+
+    def autograded_path(self, student):
+        return self.root / "autograded" / student / ASSIGNMENT / NOTEBOOK
+
+    def feedback_path(self, student):
+        return self.root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+
+    # --- setting up ---------------------------------------------------------------------
+
+    def prepare(self, release=True):
+        """Makes root a course directory (config, source, data link) if it is not one,
+        copies this repository's source again when it changed, decodes MNIST once (the
+        sandbox reads the cache), and generates the release when it is missing or stale.
+        Returns the digest of the source (a change means every grade may change)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        repo_source = ROOT / "source" / ASSIGNMENT
+        source = self.root / "source" / ASSIGNMENT
+        if self.root != ROOT.resolve():
+            if not (self.root / "nbgrader_config.py").exists():
+                shutil.copy2(ROOT / "nbgrader_config.py", self.root / "nbgrader_config.py")
+            if not source.exists() or tree_digest([source]) != tree_digest([repo_source]):
+                if source.exists():
+                    shutil.rmtree(source)
+                shutil.copytree(repo_source, source,
+                                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.npz"))
+            data = self.root / "data" / "mnist"
+            if not data.exists():
+                data.parent.mkdir(exist_ok=True)
+                data.symlink_to(DATA_DIR, target_is_directory=True)
+        from autograder.course import load_data
+        load_data()  # writes data/mnist's decoded cache, which the sandbox reads
+        digest = tree_digest([source])
+        stamp = self.root / ".grade" / "release.sha256"
+        if release and not ((self.root / "release" / ASSIGNMENT / NOTEBOOK).exists()
+                            and (self.root / "gradebook.db").exists()
+                            and stamp.exists() and stamp.read_text() == digest):
+            print("Generating the assignment (nbgrader generate_assignment) ...", flush=True)
+            self.generate_release()
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(digest)
+        return digest
+
+    def nbgrader(self, *args, check=True, timeout=600):
+        """Runs the command `nbgrader <args>` in the course (this interpreter's bin/ first on
+        PATH: nbgrader runs alembic through PATH). No student code runs in it: the commands
+        used here (generate_assignment, export) do not execute notebooks."""
+        env = dict(os.environ)
+        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        env.setdefault("MPLBACKEND", "Agg")
+        try:
+            result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args],
+                                    cwd=self.root, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise NbgraderError(f"nbgrader {' '.join(args)} took more than {timeout} s") from None
+        if check and result.returncode != 0:
+            tail = (result.stdout + result.stderr).strip().splitlines()[-15:]
+            raise NbgraderError(f"nbgrader {' '.join(args)} failed in {self.root}:\n  " + "\n  ".join(tail))
+        return result
+
+    def generate_release(self):
+        self.nbgrader("generate_assignment", ASSIGNMENT, "--force")
+        return self.root / "release" / ASSIGNMENT
+
+    def register_students(self, students):
+        """Adds the students to the gradebook in one transaction (before parallel grading)."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gradebook:
+            for student in students:
+                gradebook.update_or_create_student(student)
+
+    def add_submission(self, student, notebook):
+        """Writes notebook (an nbformat node, or bytes) as student's submission."""
+        import nbformat
+        path = self.submission_path(student)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(notebook, bytes):
+            path.write_bytes(notebook)
+        else:
+            nbformat.write(notebook, path)
+        return path
+
+    # --- grading --------------------------------------------------------------------------
+
+    def _api(self):
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        config.CourseDirectory.db_url = self.db_url
+        config.NbGraderAPI.log_level = "WARN"
+        coursedir = CourseDirectory(config=config)
+        return NbGraderAPI(coursedir=coursedir, config=config)
+
+    def autograde(self, student, options):
+        """Autogrades student's submission through nbgrader with SandboxExecute (see the
+        module docstring). options: keyword arguments of autograder.verify.verify_cells.
+        Returns the VerifiedResult; a file that is not a notebook gets record_zero."""
+        from nbgrader.converters import Autograde
+        from nbgrader.preprocessors import Execute
+        from nbgrader.utils import capture_log, temp_attrs
+
+        try:
+            read_cells(self.submission_path(student).read_bytes())
+        except (NotANotebook, OSError) as e:
+            why = str(e) if isinstance(e, NotANotebook) else "无法读取笔记本文件"
+            self.record_zero(student, why)
+            return VerifiedResult(scores={g: 0.0 for g in TEST_CELLS}, messages={g: why for g in TEST_CELLS},
+                                  reason=why)
+        api = self._api()
+        executor = _make_sandbox_execute()(options, parent=api)
+        with temp_attrs(api.coursedir, assignment_id=ASSIGNMENT, student_id=student):
+            app = Autograde(coursedir=api.coursedir, parent=api)
+            app.force = True
+            app.create_student = True
+            app.autograde_preprocessors = [executor if step is Execute else step
+                                           for step in app.autograde_preprocessors]
+            outcome = capture_log(app)
+        if executor.result is None or not outcome["success"]:
+            raise NbgraderError(f"nbgrader autograde failed for {student}: "
+                                + (outcome.get("error") or outcome.get("log") or "")[-3000:])
+        return executor.result
+
+    def autograde_plain(self, student=None):
+        """Plain `nbgrader autograde` (every student, or one): it runs the notebooks in an
+        ordinary kernel, UNPROTECTED, as this user. For trusted notebooks only (the course's
+        own tests of the nbgrader conventions); students' submissions go through autograde()."""
+        return self.nbgrader("autograde", ASSIGNMENT, "--force", *([f"--student={student}"] if student else []))
+
+    def generate_feedback(self):
+        """nbgrader generate_feedback for every autograded submission; returns root/feedback."""
+        self.nbgrader("generate_feedback", ASSIGNMENT, "--force")
+        return self.root / "feedback"
+
+    def record_zero(self, student, why):
+        """A submission of student with 0 points in every grade cell (nothing to grade)."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gradebook:
+            gradebook.update_or_create_student(student)
+        with Gradebook(self.db_url) as gradebook:
+            submission = gradebook.update_or_create_submission(ASSIGNMENT, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+            gradebook.db.commit()
+        for path in (self.autograded_path(student), self.feedback_path(student)):
+            if path.exists():
+                path.unlink()
+
+    def feedback(self, student):
+        """nbgrader's feedback page of student's autograded notebook; None without one."""
+        if not self.autograded_path(student).exists():
+            return None
+        outcome = self._api().generate_feedback(ASSIGNMENT, student, force=True)
+        if not outcome["success"]:
+            raise NbgraderError(f"nbgrader generate_feedback failed for {student}: "
+                                + (outcome.get("error") or outcome.get("log") or "")[-3000:])
+        return self.feedback_path(student)
+
+    def export(self, path="grades_nbgrader.csv"):
+        """nbgrader export of the gradebook to root/path; returns the rows."""
+        import csv
+        self.nbgrader("export", f"--to={path}")
+        with open(self.root / path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    def scores(self):
+        """{student: {grade_id: score}} of the autograded test cells, from the gradebook."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(self.db_url) as gradebook:
+            result = {}
+            for student in gradebook.students:
+                try:
+                    notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student.id)
+                except MissingEntry:
+                    continue
+                result[student.id] = {grade.name: float(grade.score or 0.0) for grade in notebook.grades
+                                      if grade.name in TEST_CELLS}
+            return result
+
+
+def autograded_outputs(path):
+    """{grade_id: [output text]} of the test cells of an autograded notebook (for tests)."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    found = {}
+    for cell in cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in TEST_CELLS:
+            texts = [o.get("text") or o.get("evalue", "") for o in cell.get("outputs", [])]
+            found[grade_id] = ["".join(t) if isinstance(t, list) else t for t in texts]
+    return found

@@ -1,0 +1,51 @@
+"""The result of grading one submission, as `grade` records it (grade_manifest.json), exports
+it (grades.csv) and reports it (report.html, the console, the feedback note)."""
+from dataclasses import asdict, dataclass, field
+
+from autograder.parts import TEST_CELLS
+from autograder.verify import Limit
+
+MAX_POINTS = sum(TEST_CELLS.values())
+
+
+@dataclass
+class SubmissionResult:
+    """student: the nbgrader id; scores: {grade_id: points} as stored in the gradebook, None
+    when the submission could not be graded (it is graded again next run); messages:
+    {grade_id: Chinese failure message, '' when passed}; limits: the verify.Limits hit;
+    notes: Chinese remarks for the student and the instructor (which file was graded, why
+    nothing could be graded, a grading error); sandbox: 'bwrap' or 'weak: <why>'; source:
+    the submission's path in the input; feedback: the feedback page, relative to the course;
+    seconds: wall time; timings: seconds per step (sandbox_start, student_cells, checks,
+    gradebook, feedback)."""
+    student: str
+    scores: dict = None
+    messages: dict = field(default_factory=dict)
+    limits: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    sandbox: str = ""
+    source: str = ""
+    feedback: str = ""
+    seconds: float = 0.0
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def total(self):
+        return None if self.scores is None else round(sum(self.scores.get(g, 0.0) for g in TEST_CELLS), 6)
+
+    @property
+    def graded(self):
+        return self.scores is not None
+
+    def reasons(self):
+        """Everything a reader of grades.csv should know, in order: limits, then notes."""
+        return [limit.text for limit in self.limits] + list(self.notes)
+
+    def to_json(self):
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data):
+        data = dict(data)
+        data["limits"] = [Limit(**limit) for limit in data.get("limits", [])]
+        return cls(**data)
