@@ -14,7 +14,7 @@ from pathlib import Path
 from autograder.course import load_data, load_utils
 from autograder.reference import OPTIMIZERS, ThreeLayerNet, train_network
 
-# Final test accuracies printed by the original assignment (DESIGN.md).
+# Final test accuracies printed by the original assignment (docs/design.md).
 SEED_TEST_ACC = {"SGD": 0.9778, "AdaGrad": 0.9202, "RMSprop": 0.9800, "Momentum": 0.9129,
                  "Nesterov": 0.9128, "Adam": 0.9808, "AdaBelief": 0.9779}
 # The original's hyper-parameters: SGD lr 0.1, every other optimizer lr 0.001.

@@ -1,4 +1,4 @@
-"""The source notebook follows the course's nbgrader conventions (DESIGN.md)."""
+"""The source notebook follows the course's nbgrader conventions (docs/design.md)."""
 import re
 
 import nbformat

@@ -1,5 +1,5 @@
 """Each reference optimizer over three steps against trajectories derived by hand from
-DESIGN.md's formulas, with learning_rate 0.1, two parameters p0 = (1, -2) and the
+docs/design.md's formulas, with learning_rate 0.1, two parameters p0 = (1, -2) and the
 gradient sequence g1 = (1, 2), g2 = (2, -1), g3 = (-1, 0.5)."""
 import inspect
 

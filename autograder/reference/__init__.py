@@ -1,5 +1,5 @@
 """Reference solution of the mlp_optimizers assignment: the same names and behaviour
-as the notebook (see DESIGN.md, "The API shared by the reference package and the notebook")."""
+as the notebook (see docs/design.md, "The API shared by the reference package and the notebook")."""
 from .functions import cross_entropy_error, softmax
 from .layers import Affine, LeakyRelu, SoftmaxWithLoss
 from .network import PARAM_KEYS, ThreeLayerNet, initialize_parameters
