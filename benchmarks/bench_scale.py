@@ -1,5 +1,5 @@
-"""Throughput of `grade` (parallel workers, limits, verification) against plain nbgrader, and
-the hostile submissions it is given.
+"""Throughput of `grade` (every submission once, in the sandbox, parallel workers) against plain
+sequential nbgrader autograde, and the hostile submissions it is given.
 
     .venv/bin/python benchmarks/bench_scale.py                 # 20 submissions, os.cpu_count() workers
     .venv/bin/python benchmarks/bench_scale.py --submissions 8 --skip-baseline
@@ -7,16 +7,16 @@ the hostile submissions it is given.
 1. N full submissions (the whole notebook, training cells included: the examples of
    autograder/examples.py, the untouched release, then copies of the reference solution),
    zipped as an LMS download.
-2. `grade` on the zip: autograde + feedback + verification per submission, in parallel.
+2. `grade` on the zip: autograde through the sandbox + gradebook + feedback per submission,
+   in parallel; per-submission breakdown (sandbox start, student cells, checks, gradebook,
+   feedback) from its manifest.
 3. Plain nbgrader on the same N in a scratch course: `nbgrader autograde mlp_optimizers`
    (one process, one submission after the other, no limits), then
    `nbgrader generate_feedback mlp_optimizers` (timed separately).
 4. The hostile submissions of tests/test_verify.py (HOSTILE: patched numpy, a fake
    autograder module, input transformers, infinite loops, memory bombs, os._exit, ...),
    training cells removed, through `grade` (never through plain nbgrader: no limits there).
-   Caught = the verified score loses points exactly in the cells the case expects;
-   flagged = nbgrader and the verified score disagree in some cell; over-scored = nbgrader
-   gave points in a cell the case must lose.
+   Caught = the score loses points exactly in the cells the case expects.
    --submissions 0 runs only this part.
 
 Peak memory: the largest total RSS of this process's descendants, sampled every 0.5 s,
@@ -38,10 +38,28 @@ import nbformat
 
 from autograder.course import ASSIGNMENT, RELEASE_DIR, ROOT
 from autograder.examples import all_examples, source_notebook
-from autograder.limits import descendants
-from autograder.pipeline import TEST_CELLS, Course
+from autograder.nbgrader_adapter import Course
+from autograder.parts import TEST_CELLS
 
 TRAINING = ("run(", "plot_", "path_optimizers", "best =")
+
+
+def descendants(pid):
+    """pids of every live descendant of pid (from /proc)."""
+    children = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode(errors="replace")
+            children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 class PeakRss:
@@ -117,11 +135,11 @@ def plain_nbgrader(folder, notebooks):
         course.add_submission(name.replace("_", "-"), notebook)
     start = time.monotonic()
     with PeakRss() as peak:
-        course.autograde()
+        course.autograde_plain()
     autograde_s = time.monotonic() - start
     start = time.monotonic()
     course.generate_feedback()
-    return autograde_s, time.monotonic() - start, peak.peak
+    return autograde_s, time.monotonic() - start, peak.peak, course.scores()
 
 
 def hostile_cases():
@@ -164,24 +182,29 @@ def main():
         results = [entry["result"] for entry in manifest.values()]
         busy = sum(r["seconds"] for r in results)
         phases = {phase: sum(r.get("timings", {}).get(phase, 0.0) for r in results) / count
-                  for phase in ("autograde", "feedback", "verify")}
+                  for phase in ("sandbox_start", "student_cells", "checks", "gradebook", "feedback")}
         print(f"  {grade_s:.0f} s wall, {per_minute(count, grade_s):.2f} submissions/min; worker time "
-              f"{busy / count:.1f} s per submission (" + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+              f"{busy / count:.1f} s per submission (" + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items())
               + f"); parallel efficiency {busy / grade_s / args.workers:.0%}", flush=True)
-        summary.append(f"  grade, {args.workers} workers (autograde+feedback+verify)  {grade_s:6.0f} s  "
+        summary.append(f"  grade, {args.workers} workers (sandbox + gradebook + feedback)  {grade_s:6.0f} s  "
                        f"{per_minute(count, grade_s):6.2f} /min  peak RSS {grade_peak / 2**20:6.0f} MiB")
+        summary.append("  per submission (mean, worker time): " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()))
         if not args.skip_baseline:
             print("plain nbgrader autograde (sequential), then generate_feedback ...", flush=True)
-            plain_s, feedback_s, plain_peak = plain_nbgrader(folder, notebooks)
+            plain_s, feedback_s, plain_peak, plain_scores = plain_nbgrader(folder, notebooks)
             print(f"  autograde {plain_s:.0f} s wall, {per_minute(count, plain_s):.2f} submissions/min; "
                   f"generate_feedback {feedback_s:.0f} s", flush=True)
+            differ = [student for student, entry in manifest.items()
+                      if entry["result"]["scores"] != plain_scores.get(student)]
             summary += [
                 f"  plain nbgrader autograde (sequential)          {plain_s:6.0f} s  "
                 f"{per_minute(count, plain_s):6.2f} /min  peak RSS {plain_peak / 2**20:6.0f} MiB",
                 f"  plain nbgrader autograde + generate_feedback   {plain_s + feedback_s:6.0f} s  "
                 f"{per_minute(count, plain_s + feedback_s):6.2f} /min",
                 f"  ratio grade / plain autograde (submissions per minute)  {plain_s / grade_s:.2f}x; "
-                f"grade / plain autograde+feedback  {(plain_s + feedback_s) / grade_s:.2f}x"]
+                f"grade / plain autograde+feedback  {(plain_s + feedback_s) / grade_s:.2f}x",
+                f"  scores per cell equal to plain nbgrader's for {count - len(differ)} of {count} submissions"
+                + (f" (differ: {', '.join(differ)})" if differ else "")]
 
     hostile = {} if args.skip_hostile else hostile_cases()
     if hostile:
@@ -190,26 +213,20 @@ def main():
         hostile_s, hostile_peak, results = run_grade(
             hostile_zip, folder / "course_hostile",
             ["--workers", str(args.workers), "--cell-timeout", "30", "--wall-time", "300"], folder / "hostile.log")
-        caught, flagged, over = [], [], []
+        caught = []
         for name, (_, losing) in hostile.items():
             result = results[name.replace("_", "-")]["result"]
-            verified, nbgrader = result.get("verified"), result.get("nbgrader") or {}
-            lost = {g for g, p in TEST_CELLS.items() if verified and verified[g] < p}
-            if verified is not None and lost == losing:
+            scores = result.get("scores")
+            lost = {g for g, p in TEST_CELLS.items() if scores and scores[g] < p}
+            if scores is not None and lost == losing:
                 caught.append(name)
-            if verified is None or any(abs(nbgrader.get(g, 0) - verified[g]) > 1e-6 for g in TEST_CELLS):
-                flagged.append(name)
-            if any(nbgrader.get(g, 0) > 0 for g in losing):
-                over.append(name)
-            shown = f"{sum(verified.values()):g}" if verified else "-"
-            print(f"  {name:<32} verified {shown:>5}  "
-                  f"nbgrader {sum(nbgrader.values()):>5g} ({result['nbgrader_status']})  "
-                  f"{'caught' if name in caught else 'MISSED'}{'  flagged' if name in flagged else ''}  "
-                  f"{'; '.join(result['reasons'])[:160]}", flush=True)
+            shown = f"{sum(scores.values()):g}" if scores else "-"
+            reasons = [limit["text"] for limit in result.get("limits", [])] + result.get("notes", [])
+            print(f"  {name:<32} {shown:>5}  {'caught' if name in caught else 'MISSED'}  "
+                  f"{'; '.join(reasons)[:160]}", flush=True)
         print(f"  {hostile_s:.0f} s wall, peak RSS {hostile_peak / 2**20:.0f} MiB")
-        summary.append(f"  hostile cases: {len(hostile)} tried, {len(caught)} caught (verified score right), "
-                       f"{len(flagged)} flagged (nbgrader disagrees), {len(over)} over-scored by nbgrader "
-                       f"({', '.join(over) or 'none'})")
+        summary.append(f"  hostile cases: {len(hostile)} tried, {len(caught)} caught (score lost exactly where "
+                       f"the code is wrong)")
 
     print()
     print("Summary")
