@@ -119,10 +119,7 @@ def grade_submission(course_root, student, options, notes, source):
 
 def _make_offline(page, assignment_dir):
     """The feedback page with formulas pre-rendered and figures embedded (no network)."""
-    try:
-        from autograder.feedback_page import make_offline
-    except ImportError:
-        return
+    from autograder.feedback_page import make_offline
     page.write_text(make_offline(page.read_text(encoding="utf-8"), assignment_dir), encoding="utf-8")
 
 
