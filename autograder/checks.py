@@ -22,19 +22,25 @@ showing the reference's code. An exception raised inside the student's code beco
 ``AssertionError`` whose message starts with ``调用 <name> 时出错``.
 
 How a check talks to the student's code: only through _StudentCode below, i.e. the
-Student interface (lookup, call, getattr, getitem, send, fetch, same). It
+Student interface (lookup, call, getattr, getitem, send, fetch, share, observe). It
 
 * calls a student function, constructor or method with copies of numpy arrays and plain
   Python values, and fetches copies of the results;
 * reads attributes of the objects such calls returned (dW, db, grads_squared, v, u, s, t,
-  params, layers, lastLayer, lastLayer.loss, and the W, b of the network's Affine layers,
-  compared with ``is`` to params, in the student's world);
-* checks the inputs it sent (arrays, and for optimizers the params and grads dicts) after
-  the call: inputs left unchanged; each params[key] still the same array object, with new
-  values.
+  params, layers, lastLayer, lastLayer.loss);
+* shares the inputs whose fate it checks (x, W, b, dout of the layers, x of predict, the
+  optimizers' params and grads) and observes them after each call: inputs left unchanged;
+  for an optimizer, the observed params arrays are the parameters that are graded, so an
+  update that puts new arrays into the dict instead of changing the given ones in place
+  leaves them unchanged and fails. These facts never rest on an answer of the student's
+  process (see autograder/sandbox/interface.py).
 
-It never writes into the student's objects: where the network must be evaluated at
-chosen parameters, the student's parameters are copied into a reference network.
+It writes into the student's objects in one place only: to see that the network's layers
+use the very arrays of its params, check_network subtracts a delta from each params[key]
+in place (``params[key] -= delta``, in the student's world) and compares predict with a
+reference network holding the changed values. Elsewhere, where the network must be
+evaluated at chosen parameters, the student's parameters are copied into a reference
+network.
 """
 import functools
 import linecache
@@ -125,8 +131,14 @@ class _StudentCode:
         """A copy of value in the student's world -> Ref."""
         return self.student.send(value)
 
-    def same(self, a, b):
-        return self.student.same(a, b)
+    def share(self, value):
+        """A copy of value in the student's world whose arrays the check can observe -> Ref."""
+        return self.student.share(value)
+
+    def observe(self, ref):
+        """The current value of what share() gave the student (arrays copied), as the grader
+        sees it. Called right after the call that may have changed it."""
+        return self.student.observe(ref)
 
 
 # --------------------------------------------------------------------------------------
@@ -183,7 +195,7 @@ def _check_array(actual, expected, what, where, rtol=None, scale=None, hint="", 
 
 
 def _check_unchanged(array, before, what, name, where):
-    """An input the check sent, fetched after the call, must still equal the local
+    """An input the check shared, observed after the call, must still equal the local
     original (which the student's code never saw)."""
     if (not isinstance(array, np.ndarray) or array.shape != before.shape
             or array.dtype != before.dtype or not np.array_equal(array, before, equal_nan=True)):
@@ -278,18 +290,18 @@ def check_leaky_relu(ns):
             expected_out = expected_layer.forward(x.copy())
             expected_dx = expected_layer.backward(dout.copy())
 
-            x_sent = code.put(x)
-            out = code.get(code.method(layer, "forward", "LeakyRelu.forward", x_sent),
-                           "LeakyRelu.forward 的输出")
-            _check_unchanged(code.get(x_sent, "x"), x, "LeakyRelu.forward", "x", where)
+            x_sent = code.share(x)
+            out = code.method(layer, "forward", "LeakyRelu.forward", x_sent)
+            _check_unchanged(code.observe(x_sent), x, "LeakyRelu.forward", "x", where)
+            out = code.get(out, "LeakyRelu.forward 的输出")
             _check_array(out, expected_out, "LeakyRelu.forward 的输出", where,
                          hint="x > 0 时输出 x，x <= 0 时输出 alpha * x。")
 
-            dout_sent = code.put(dout)
-            dx = code.get(code.method(layer, "backward", "LeakyRelu.backward", dout_sent),
-                          "LeakyRelu.backward 返回的 dx")
-            _check_unchanged(code.get(dout_sent, "dout"), dout, "LeakyRelu.backward", "dout", where)
-            _check_unchanged(code.get(x_sent, "x"), x, "LeakyRelu.backward", "x", where)
+            dout_sent = code.share(dout)
+            dx = code.method(layer, "backward", "LeakyRelu.backward", dout_sent)
+            _check_unchanged(code.observe(dout_sent), dout, "LeakyRelu.backward", "dout", where)
+            _check_unchanged(code.observe(x_sent), x, "LeakyRelu.backward", "x", where)
+            dx = code.get(dx, "LeakyRelu.backward 返回的 dx")
             _check_array(dx, expected_dx, "LeakyRelu.backward 返回的 dx", where,
                          hint="x > 0 处梯度为 dout，x <= 0 处为 alpha * dout"
                               "（按上一次 forward 的输入 x 判断）。")
@@ -340,20 +352,19 @@ def check_affine(ns):
             expected_dx = expected_layer.backward(dout.copy())
 
             inputs = {"x": x, "W": W, "b": b}
-            sent = {name: code.put(a) for name, a in inputs.items()}
+            sent = {name: code.share(a) for name, a in inputs.items()}
             layer = code.call("Affine(W, b)", Affine, sent["W"], sent["b"])
-            out = code.get(code.method(layer, "forward", "Affine.forward", sent["x"]),
-                           "Affine.forward 的输出")
+            out = code.method(layer, "forward", "Affine.forward", sent["x"])
             for name, a in inputs.items():
-                _check_unchanged(code.get(sent[name], name), a, "Affine.forward", name, where)
-            _check_array(out, expected_out, "Affine.forward 的输出", where)
+                _check_unchanged(code.observe(sent[name]), a, "Affine.forward", name, where)
+            _check_array(code.get(out, "Affine.forward 的输出"), expected_out, "Affine.forward 的输出", where)
 
             inputs["dout"] = dout
-            sent["dout"] = code.put(dout)
-            dx = code.get(code.method(layer, "backward", "Affine.backward", sent["dout"]),
-                          "Affine.backward 返回的 dx")
+            sent["dout"] = code.share(dout)
+            dx = code.method(layer, "backward", "Affine.backward", sent["dout"])
             for name, a in inputs.items():
-                _check_unchanged(code.get(sent[name], name), a, "Affine.backward", name, where)
+                _check_unchanged(code.observe(sent[name]), a, "Affine.backward", name, where)
+            dx = code.get(dx, "Affine.backward 返回的 dx")
             _check_array(dx, expected_dx, "Affine.backward 返回的 dx", where,
                          shape_hint="dx 的形状应与 forward 的输入 x 相同。")
             _check_array(code.get(code.attr(layer, "dW", "Affine"), "Affine.dW"), expected_layer.dW,
@@ -441,7 +452,8 @@ def check_network(ns):
     """The student's ThreeLayerNet (with their layers) at its own initial parameters, copied
     into a reference network: predict, loss (one-hot and index labels), gradient (against the
     reference's analytic gradient and a numerical gradient of the exact cross-entropy),
-    lastLayer.loss, params shared with the Affine layers, float32 kept, accuracy."""
+    lastLayer.loss, float32 kept, accuracy; then params updated in place (as an optimizer
+    does) must change predict as they change the reference's."""
     code = _StudentCode(ns)
     ThreeLayerNet = code.lookup("ThreeLayerNet")
     rng = np.random.default_rng(20240603)
@@ -452,7 +464,6 @@ def check_network(ns):
         net = code.call(call, ThreeLayerNet, *sizes, **kwargs)
         params = code.attr(net, "params", "ThreeLayerNet")
         expected_net = _copy_into_reference(code.get(params, f"{call} 的 params"), sizes, dtype, call)
-        _check_shared_params(code, net, params, call)
 
         # x with every hidden pre-activation away from 0, so that the numerical gradient
         # never straddles LeakyReLU's kink.
@@ -467,26 +478,41 @@ def check_network(ns):
         _check_network_outputs(code, net, expected_net, x, labels, y_one_hot, where)
         if dtype == np.float64:
             _check_network_numerically(code, net, expected_net, x, labels, where)
+        _check_shared_params(code, net, params, expected_net, x, rng, sizes, call)
 
 
-def _check_shared_params(code, net, params, call):
-    """Each Affine layer must hold the very arrays of params (same objects)."""
-    layers = code.attr(net, "layers", "ThreeLayerNet")
-    for i in (1, 2, 3):
-        layer = code.item(layers, f"Affine{i}", f"ThreeLayerNet.layers['Affine{i}']")
-        for name in ("W", "b"):
-            array = code.item(params, f"{name}{i}", f"ThreeLayerNet.params['{name}{i}']")
-            if not code.same(code.attr(layer, name, f"Affine{i}"), array):
-                raise AssertionError(f"{call}：layers['Affine{i}'].{name} 与 params['{name}{i}'] "
-                                     f"不是同一个数组，优化器原地更新参数时这一层看不到新值。")
+def _check_shared_params(code, net, params, expected_net, x, rng, sizes, call):
+    """The optimizers update params in place; the Affine layers must see that, i.e. hold
+    the very arrays of params. In the student's world, params[key] -= delta for one key
+    after another; after each, predict must equal that of a reference network whose
+    parameters changed the same way. Runs last: it changes the student's network."""
+    dtype = x.dtype
+    updated = _copy_into_reference(expected_net.params, sizes, dtype, call)
+    for key in reference.PARAM_KEYS:
+        delta = (0.1 * rng.standard_normal(updated.params[key].shape)).astype(dtype)
+        array = code.item(params, key, f"ThreeLayerNet.params['{key}']")
+        code.call(f"ThreeLayerNet.params['{key}'] -= delta",
+                  code.attr(array, "__isub__", f"ThreeLayerNet.params['{key}']"), delta)
+        updated.params[key] -= delta  # the reference's layers hold these arrays
+        scores = code.get(code.method(net, "predict", "ThreeLayerNet.predict", x),
+                          "ThreeLayerNet.predict 的输出")
+        expected = updated.predict(x)
+        if (not isinstance(scores, np.ndarray) or scores.shape != expected.shape
+                or _max_error(scores, expected, RTOL[dtype]) is not None):
+            i = key[1:]
+            raise AssertionError(
+                f"{call}：原地更新 params['{key}']（params['{key}'] -= delta，"
+                f"优化器就是这样更新参数的）之后，predict 的输出没有随之改变（x 形状 {x.shape}）："
+                f"layers['Affine{i}'].{key[0]} 应该就是 params['{key}'] 这个数组本身，"
+                f"而不是它的副本或另一个数组，否则这一层看不到参数的原地更新。")
 
 
 def _check_network_outputs(code, net, expected_net, x, labels, y_one_hot, where):
     rtol = RTOL[x.dtype]
-    x_sent = code.put(x)
-    scores = code.get(code.method(net, "predict", "ThreeLayerNet.predict", x_sent),
-                      "ThreeLayerNet.predict 的输出")
-    _check_unchanged(code.get(x_sent, "x"), x, "ThreeLayerNet.predict", "x", where)
+    x_sent = code.share(x)
+    scores = code.method(net, "predict", "ThreeLayerNet.predict", x_sent)
+    _check_unchanged(code.observe(x_sent), x, "ThreeLayerNet.predict", "x", where)
+    scores = code.get(scores, "ThreeLayerNet.predict 的输出")
     predict_hint = "predict 应依次调用 self.layers 中每一层的 forward，返回 softmax 之前的得分。"
     _check_array(scores, expected_net.predict(x), "ThreeLayerNet.predict 的输出", where,
                  hint=predict_hint, shape_hint=predict_hint)
@@ -679,10 +705,10 @@ def _run_optimizer(code, spec, cls, hyper_params, params0, grads_sequence):
     optimizer = code.call(_call_text(name, (), hyper_params), cls, **hyper_params)
     expected = spec.reference(**hyper_params)
 
-    params_sent = code.put(params0)  # the student's params dict
-    # the arrays a network's layers would hold
-    held = {k: code.item(params_sent, k, f"params['{k}']") for k in params0}
-    params = {k: p.copy() for k, p in params0.items()}  # their values, fetched after each step
+    # The student's params dict; its arrays are those a network's layers would hold, and
+    # their observed values after each step are the parameters graded.
+    params_sent = code.share(params0)
+    params = {k: p.copy() for k, p in params0.items()}
     expected_params = {k: p.copy() for k, p in params0.items()}
     passed_grads = []  # (grads dict given to the student, the local original)
     abs_steps = {k: np.zeros(p.shape) for k, p in params0.items()}  # sum of |reference steps|
@@ -690,10 +716,13 @@ def _run_optimizer(code, spec, cls, hyper_params, params0, grads_sequence):
 
     for step, grads in enumerate(grads_sequence, start=1):
         at = f"第 {step} 次 update 后；{hp_text}；参数 dtype {_dtype_name(dtype)}"
+        previous = params
         before = {k: p.astype(np.float64) for k, p in params.items()}
-        grads_sent = code.put(grads)
+        grads_sent = code.share(grads)
         passed_grads.append((grads_sent, grads))
         code.method(optimizer, "update", f"{name}.update", params_sent, grads_sent)
+        params = code.observe(params_sent)
+        given_grads = [(code.observe(given), original) for given, original in passed_grads]
 
         expected_before = {k: p.astype(np.float64) for k, p in expected_params.items()}
         expected.update(expected_params, {k: g.copy() for k, g in grads.items()})
@@ -701,13 +730,11 @@ def _run_optimizer(code, spec, cls, hyper_params, params0, grads_sequence):
             abs_steps[k] += np.abs(expected_params[k] - expected_before[k])
             g_max[k] = np.maximum(g_max[k], np.abs(grads[k].astype(np.float64)))
 
-        for given, original in passed_grads:
-            given = code.get(given, f"{name}.update 之后的 grads")
+        for given, original in given_grads:
             for k in original:
-                _check_unchanged(given.get(k) if isinstance(given, dict) else None, original[k],
-                                 f"{name}.update", f"grads['{k}']", at)
-        _check_params_in_place(code, name, params_sent, held, at)
-        params = code.get(params_sent, f"{name}.update 之后的 params")
+                _check_unchanged(given[k], original[k], f"{name}.update", f"grads['{k}']", at)
+        _check_params_in_place(code, name, params_sent, params, previous, expected_params,
+                               expected_before, at)
         if spec.has_t:
             t = code.get(code.attr(optimizer, "t", name), f"{name}.t")
             if np.ndim(t) != 0 or t != step:
@@ -723,17 +750,22 @@ def _run_optimizer(code, spec, cls, hyper_params, params0, grads_sequence):
                                 expected, grads[k], at)
 
 
-def _check_params_in_place(code, name, params, held, at):
-    """Every params[key] must still be the array the caller put there (a layer holds it)."""
-    for k, array in held.items():
-        try:
-            current = code.student.getitem(params, k)
+def _check_params_in_place(code, name, params_sent, observed, previous, expected_params,
+                           expected_before, at):
+    """The arrays the caller put into params (a network's layers hold them) must have
+    changed where the reference's parameters did: observed, not asked."""
+    for k in _PARAM_SHAPES:
+        moved = np.any(expected_params[k].astype(np.float64) != expected_before[k])
+        if not moved or not np.array_equal(observed[k], previous[k]):
+            continue
+        try:  # which message: asking the student's side only chooses the wording
+            code.student.getitem(params_sent, k)
         except StudentError:
             raise AssertionError(f"{name}.update 删除了 params['{k}']（{at}）。") from None
-        if not code.same(current, array):
-            raise AssertionError(
-                f"参数没有原地更新（请使用 -= ）：{name}.update 让 params['{k}'] 指向了一个新数组"
-                f"（{at}）。网络的各层持有原来的数组，它们看不到这次更新。")
+        raise AssertionError(
+            f"参数没有原地更新（请使用 -= ）：{name}.update 之后，传入的 params['{k}'] 这个数组没有改变"
+            f"（{at}）。写成 params[key] = params[key] - ... 会让字典指向一个新数组，"
+            f"而网络的各层持有原来的数组，它们看不到这次更新。")
 
 
 def _state_dict(code, optimizer, attribute, name, at):

@@ -4,8 +4,8 @@ alternatives (tests/buggy.py): each mistake fails exactly the check of its own c
 Every check runs on two paths: Direct (a dict of objects in this interpreter, as in the
 notebook's hidden-test cells) and Remote (the same objects in a student server process,
 reached through autograder.sandbox.proxy, as autograder.verify grades). The Remote server
-here is a plain subprocess (Sandbox mode "fallback") that imports tests/buggy.py, so that
-it can hold the very same variants. On the Remote path:
+here is a plain subprocess (Sandbox mode "weak") that imports tests/buggy.py, so that it
+can hold the very same variants. On the Remote path:
 
 * the reference passes all ten checks, and one mistake per cell fails exactly its own check;
 * every mistake fails its own check with exactly the message the Direct path gives;
@@ -23,6 +23,7 @@ import pytest
 from autograder import checks
 from autograder.course import ROOT
 from autograder.sandbox import wire
+from autograder.sandbox.arena import ArenaFull
 from autograder.sandbox.interface import Direct, NotTransferable, Ref, StudentError
 from autograder.sandbox.proxy import Sandbox
 from buggy import ALTERNATIVES, BUGS, UNFINISHED, namespace, reference_namespace
@@ -145,7 +146,7 @@ def _use(table, name, drop=()):
 
 @pytest.fixture(scope="module")
 def server():
-    with Sandbox(mode="fallback") as sandbox:
+    with Sandbox(mode="weak") as sandbox:
         error, _ = sandbox.run_cell(SERVER_SETUP, timeout=120)
         assert error is None, error
         yield sandbox
@@ -250,6 +251,35 @@ def test_missing_name_fails_with_a_hint(server):
         checks.check_nesterov(remote(server, drop=["Nesterov"]))
 
 
+# A network whose layer holds a copy of one parameter: an optimizer's in-place update of
+# params never reaches it. Defined in the namespace of the reference (buggy.py's names).
+LAYER_COPIES = {
+    "W2": "self.layers['Affine2'] = Affine(self.params['W2'].copy(), self.params['b2'])",
+    "b3": "self.layers['Affine3'] = Affine(self.params['W3'], self.params['b3'] + 0)",
+}
+LAYER_COPY_NET = """
+class LayerCopiesParam(ThreeLayerNet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        {assignment}
+ThreeLayerNet = LayerCopiesParam
+"""
+
+
+@pytest.mark.parametrize("key", LAYER_COPIES)
+def test_a_layer_that_copies_its_parameter_fails_the_network_check(server, key):
+    source = LAYER_COPY_NET.format(assignment=LAYER_COPIES[key])
+    ns = reference_namespace()
+    exec(source, ns)
+    direct = run_all(ns, ["test_network"])["test_network"]
+    assert direct is not None
+    assert f"layers['Affine{key[1]}'].{key[0]}" in direct and "看不到参数的原地更新" in direct
+    student = remote(server)
+    error, _ = server.run_cell(source, timeout=30)
+    assert error is None, error
+    assert run_all(student, ["test_network"])["test_network"] == direct
+
+
 def test_checks_leave_the_global_random_state_alone():
     np.random.seed(123)
     expected = np.random.rand()
@@ -262,24 +292,35 @@ def test_checks_leave_the_global_random_state_alone():
 # The interface itself
 # --------------------------------------------------------------------------------------
 
+STUDENT_CODE = """
+import numpy as np
+
 class Hoarder:
-    """Keeps what it is given, and changes it."""
+    \"\"\"Keeps what it is given, and changes it.\"\"\"
 
     def keep(self, x):
         self.kept = x
         x *= 2
         return x
 
+def update(params, grads):
+    \"\"\"W in place, b out of place (a new array in the dict), and a new key.\"\"\"
+    params["W"] -= grads["W"]
+    params["b"] = params["b"] - grads["b"]
+    params["extra"] = 1.0
+    grads.clear()
+"""
+
 
 @pytest.fixture(params=["direct", "remote"])
 def student(request):
     if request.param == "direct":
-        yield Direct({"Hoarder": Hoarder, "np": np})
+        ns = {}
+        exec(STUDENT_CODE, ns)
+        yield Direct(ns)
     else:
         server = request.getfixturevalue("server")
-        error, _ = server.run_cell(
-            "class Hoarder:\n    def keep(self, x):\n        self.kept = x\n"
-            "        x *= 2\n        return x\n", timeout=30)
+        error, _ = server.run_cell(STUDENT_CODE, timeout=30)
         assert error is None
         yield server.remote()
 
@@ -291,11 +332,53 @@ def test_values_travel_as_copies_and_refs_keep_identity(student):
     out = student.call(student.getattr(hoarder, "keep"), sent)
     assert np.array_equal(x, np.arange(6.0).reshape(2, 3))  # the local original is untouched
     assert np.array_equal(student.fetch(sent), 2 * x)       # the student's copy changed
-    assert student.same(out, sent) and student.same(student.getattr(hoarder, "kept"), sent)
-    assert not student.same(student.send(x), sent)
+    # out, hoarder.kept and sent are one object: changing it through one Ref shows in all
+    student.call(student.getattr(hoarder, "keep"), student.getattr(hoarder, "kept"))
+    assert np.array_equal(student.fetch(sent), 4 * x) and np.array_equal(student.fetch(out), 4 * x)
     fetched = student.fetch(out)
     fetched[...] = 0
-    assert np.array_equal(student.fetch(sent), 2 * x)       # fetch gives a copy
+    assert np.array_equal(student.fetch(sent), 4 * x)       # fetch gives a copy
+
+
+def test_observe_shows_what_happened_to_the_shared_arrays(student):
+    W, b = np.arange(6.0).reshape(2, 3), np.ones(3, dtype=np.float32)
+    params = student.share({"W": W, "b": b, "lr": 0.5, "shape": (2, np.int64(3))})
+    grads = student.share({"W": np.ones((2, 3)), "b": np.ones(3, dtype=np.float32)})
+    student.call(student.lookup("update"), params, grads)
+    seen = student.observe(params)
+    assert set(seen) == {"W", "b", "lr", "shape"} and seen["lr"] == 0.5 and seen["shape"] == (2, 3)
+    assert np.array_equal(seen["W"], W - 1)                 # updated in place
+    assert seen["b"].dtype == np.float32 and np.array_equal(seen["b"], b)  # replaced: unchanged
+    reported = student.fetch(params)                        # what the student's side holds
+    assert np.array_equal(reported["b"], b - 1) and reported["extra"] == 1.0
+    assert set(student.observe(grads)) == {"W", "b"}        # clearing the dict changes no array
+    seen["W"][...] = 7
+    assert np.array_equal(student.observe(params)["W"], W - 1)  # observe gives a copy
+    assert np.array_equal(W, np.arange(6.0).reshape(2, 3))  # the local original is untouched
+    x = student.share(np.arange(4, dtype=np.int16))
+    student.call(student.getattr(student.call(student.lookup("Hoarder")), "keep"), x)
+    assert student.observe(x).dtype == np.int16 and np.array_equal(student.observe(x), 2 * np.arange(4))
+    with pytest.raises(TypeError):
+        student.observe(student.send(W))                    # not shared
+
+
+def test_a_shared_value_cannot_be_observed_after_forget(server):
+    remote = server.remote()
+    shared = remote.share(np.ones(3))
+    remote.forget()
+    with pytest.raises(ValueError):
+        remote.observe(shared)
+    assert np.array_equal(remote.observe(remote.share(np.zeros(2))), np.zeros(2))
+
+
+def test_an_arena_that_is_too_small_fails_clearly():
+    with Sandbox(mode="weak", arena_bytes=1 << 20) as sandbox:
+        remote = sandbox.remote()
+        remote.share(np.zeros(100_000))
+        with pytest.raises(ArenaFull, match="arena is full"):
+            remote.share({"a": np.zeros(100_000)})
+        remote.forget()  # the arena starts afresh
+        assert np.array_equal(remote.observe(remote.share(np.ones(100_000))), np.ones(100_000))
 
 
 def test_every_kind_of_value_travels_unchanged(student):

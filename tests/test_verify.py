@@ -1,7 +1,9 @@
 """Verified grading (autograder.verify) with the real sandbox on real notebooks: the example
 submissions of autograder/examples.py, the untouched release, hostile submissions that
 defeat grading inside the student's own kernel, broken files; and the sandbox itself
-(what the student's code can reach, the fallback without bubblewrap)."""
+(what the student's code can reach, the weak sandbox when bubblewrap is unavailable and
+it is allowed). tests/test_sandbox_observation.py covers submissions that falsify the
+student server's answers, and the sandbox's limits."""
 import copy
 import hashlib
 import logging
@@ -266,26 +268,27 @@ def test_a_reply_above_the_size_limit_is_refused_and_the_sandbox_goes_on():
         assert np.array_equal(remote.fetch(remote.lookup("small")), np.ones(3))
 
 
-def test_fallback_when_forced(tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv("AUTOGRADER_SANDBOX", "fallback")
+def test_weak_sandbox_when_forced(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", "weak")
     with caplog.at_level(logging.WARNING, logger="autograder.sandbox.proxy"):
         result = verify_notebook(write(tmp_path, "wrong_adam", edited([WRONG_ADAM])))
-    assert result.sandbox.startswith("fallback: forced")
+    assert result.sandbox.startswith("weak: forced")
     assert lost(result) == {"test_adam"}
     assert "WITHOUT bubblewrap" in caplog.text
 
 
 @pytest.mark.parametrize("breakage, why", [
-    ("missing", "fallback: bwrap not found"),
-    ("failing", "fallback: bwrap failed to start"),
+    ("missing", "weak: bwrap not found"),
+    ("failing", "weak: bwrap failed to start"),
 ])
-def test_fallback_when_bwrap_is_missing_or_fails(monkeypatch, breakage, why):
+def test_weak_sandbox_when_bwrap_is_missing_or_fails_and_it_is_allowed(monkeypatch, breakage, why):
+    monkeypatch.delenv("AUTOGRADER_SANDBOX", raising=False)
     monkeypatch.setattr(proxy, "_BWRAP_BROKEN", None)
     if breakage == "missing":
         monkeypatch.setattr(proxy.shutil, "which", lambda name: None)
     else:
-        monkeypatch.setattr(proxy, "_bwrap_command", lambda *a: ["bwrap", "--no-such-option"])
-    with Sandbox() as sandbox:
+        monkeypatch.setattr(proxy, "_bwrap_command", lambda *a, **k: ["bwrap", "--no-such-option"])
+    with Sandbox(allow_weak=True) as sandbox:
         assert sandbox.kind.startswith(why)
         assert sandbox.run_cell("x = 6 * 7", 30) == (None, False)
         remote = sandbox.remote()

@@ -9,12 +9,24 @@ in the student's world, and asks a Student to act on them:
     getattr(ref, name) -> Ref
     getitem(ref, key) -> Ref
     send(value) -> Ref              a copy of a local value placed in the student's world
-    fetch(ref) -> value             a local copy of a student value
-    same(a, b) -> bool              `a is b` in the student's world
+    fetch(ref) -> value             a local copy of a student value, as the student's side
+                                    reports it
+    share(value) -> Ref             like send, but the arrays of value (an array, or
+                                    dicts / lists / tuples holding arrays) are placed where
+                                    the grader can still see them
+    observe(ref) -> value           for a Ref made by share: the value as the grader sees
+                                    it now (same structure as shared, its arrays' current
+                                    contents, copied), without asking the student's side
 
-Values that travel (send, fetch, arguments): numpy arrays of numeric or bool dtype, numpy
-scalars, None, bool, int, float, complex, str, numpy scalar types such as np.float32, and
-lists / tuples / dicts of those (wire.py). Anything else raises wire.NotTransferable.
+Values that travel (send, fetch, share, arguments): numpy arrays of numeric or bool dtype,
+numpy scalars, None, bool, int, float, complex, str, numpy scalar types such as np.float32,
+and lists / tuples / dicts of those (wire.py). Anything else raises wire.NotTransferable.
+
+What the grader must be able to rely on comes from observe, never from fetch: in the
+sandbox, the process that answers fetch runs the student's code, which can change how it
+answers. Whether the student's code modified an input, or updated parameters in place, is
+what observe shows: the shared arrays themselves, whatever the student's containers now
+hold (an update ``params[k] = params[k] - step`` leaves the shared params['k'] unchanged).
 
 An exception raised by the student's code (in call, getattr, getitem) becomes
 StudentError, carrying the exception's type name and text.
@@ -23,8 +35,11 @@ Two implementations:
 
 * Direct(ns): the objects are in this interpreter (the notebook's hidden-test cells call
   ``checks.check_x(globals())``). Values still travel as copies made by the same rules,
-  so that a check behaves the same on both paths.
-* autograder.sandbox.proxy.Remote: the objects live in a sandboxed process.
+  so that a check behaves the same on both paths; share keeps its copy's arrays, and
+  observe copies their current contents.
+* autograder.sandbox.proxy.Remote: the objects live in a sandboxed process; shared arrays
+  live in memory the grader owns and maps (autograder/sandbox/arena.py), and observe reads
+  the grader's own mapping.
 """
 from autograder.sandbox import wire
 from autograder.sandbox.wire import NotTransferable
@@ -42,13 +57,15 @@ class StudentError(Exception):
 
 
 class Ref:
-    """A handle to an object in the student's world, valid for the Student that made it."""
+    """A handle to an object in the student's world, valid for the Student that made it.
+    shared: what observe needs (None unless the Ref was made by share)."""
 
-    __slots__ = ("owner", "handle")
+    __slots__ = ("owner", "handle", "shared")
 
-    def __init__(self, owner, handle):
+    def __init__(self, owner, handle, shared=None):
         self.owner = owner
         self.handle = handle
+        self.shared = shared
 
     def __repr__(self):
         return f"<Ref {type(self.owner).__name__}>"
@@ -75,7 +92,10 @@ class Student:
     def fetch(self, ref):
         raise NotImplementedError
 
-    def same(self, a, b):
+    def share(self, value):
+        raise NotImplementedError
+
+    def observe(self, ref):
         raise NotImplementedError
 
     def _own(self, ref):
@@ -130,5 +150,24 @@ class Direct(Student):
     def fetch(self, ref):
         return wire.copy(self._own(ref))
 
-    def same(self, a, b):
-        return self._own(a) is self._own(b)
+    def share(self, value):
+        kept = wire.copy(value)
+        return Ref(self, kept, shared=_containers(kept))
+
+    def observe(self, ref):
+        self._own(ref)
+        if ref.shared is None:
+            raise TypeError("observe() needs a Ref made by share()")
+        return wire.copy(ref.shared)
+
+
+def _containers(value):
+    """value's dicts, lists and tuples copied, its other objects (the arrays) the same:
+    what share gave the student, however the student's code changes the containers."""
+    if isinstance(value, dict):
+        return {k: _containers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_containers(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_containers(v) for v in value)
+    return value

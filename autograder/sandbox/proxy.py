@@ -1,10 +1,17 @@
 """The grader's side of the sandbox: starting the student server, and Remote, the Student
-interface (interface.py) over its pipe.
+interface (interface.py) over its pipe and the shared arena.
 
 Sandbox() starts ``student_server.py`` under bubblewrap:
 
-* every namespace unshared (no network: a fresh network namespace with only loopback),
-  ``--die-with-parent``, ``--new-session``, all capabilities dropped, uid/gid 65534;
+* new pid, network (only loopback), ipc, uts and cgroup namespaces and a user namespace,
+  ``--die-with-parent``, ``--new-session``, all capabilities dropped, no new privileges,
+  uid/gid 65534;
+* when the grader runs as root, the user namespace is made by the grader (``--userns``):
+  uid/gid 65534 inside are 65534 (nobody) outside, and root outside is uid 1 inside, so
+  that bwrap can still read the bound folders while it sets up, but the student's
+  processes are not root's: RLIMIT_NPROC, which the kernel does not apply to root's
+  processes, bounds them. Otherwise bwrap makes it (``--unshare-user``), mapping 65534 to
+  the grader's own uid;
 * read-only: /usr (and /bin /lib /lib64 /sbin as on the host), the Python installation
   (sys.base_prefix), the virtual environment (sys.prefix) and the site-packages folders
   that hold numpy and IPython, with any ``autograder`` package or editable-install hook in
@@ -12,26 +19,42 @@ Sandbox() starts ``student_server.py`` under bubblewrap:
   public_tests.py and the MNIST folder in the working directory
   /home/student/mlp_optimizers (/home/student is a small private tmpfs, so the notebook
   may write files there);
-* a private /tmp (tmpfs, size-limited), a new /proc, a minimal /dev;
+* a private /tmp (tmpfs, size-limited), a new /proc, a /dev with only null, zero, full,
+  random and urandom;
 * nothing else: not the repository, not autograder/, not source/ or a gradebook, not
-  other submissions;
-* limits set before exec: address space (memory_mb), CPU seconds, file size, open files,
-  no core dumps; the environment is cleared (NBGRADER_EXECUTION=verify, single-threaded
-  BLAS, Agg matplotlib).
+  other submissions, not the grader's processes (the pid namespace holds only the
+  sandbox's own, so the student's code cannot signal the grader);
+* inherited: the arena's memfd (arena.py), which both sides map.
 
-When bwrap is missing or fails to start, the server runs as a plain subprocess with the same
-limits and environment in a temporary working directory, and Sandbox.kind says
-``"fallback: <why>"`` (a warning is logged). That still keeps every check out of the
-student's interpreter, but gives no filesystem or network isolation. Setting the
-environment variable AUTOGRADER_SANDBOX=fallback (or mode="fallback") forces it.
+Limits: address space (memory_mb), CPU seconds per process, file size, open files and no
+core dumps (set before exec); processes and threads (max_tasks, RLIMIT_NPROC set by the
+server inside the user namespace, before any student code); wall time (wall_seconds from
+the start: the sandbox is then killed). The environment is cleared (NBGRADER_EXECUTION=
+verify, single-threaded BLAS, Agg matplotlib). Nothing outlives the sandbox: close() (or
+the grader's death, through --die-with-parent) ends the pid namespace's first process,
+and the kernel then kills every process in the namespace, daemons that setsid() included;
+close() returns once they are gone.
 
-Wall time is enforced here: every request carries a time limit that the server applies
-with SIGALRM (the student's code is interrupted, the server answers "timeout"); if no
-answer arrives within that limit plus a grace period, the process group is killed.
-Nothing from the sandbox is unpickled or evaluated: frames are length-prefixed JSON and
-.npy bytes, at most wire.MAX_FRAME (64 MB) each (wire.py).
+No weak sandbox by default: when bwrap is missing or fails to start, Sandbox() raises
+SandboxError saying how to install it, unless allow_weak=True. Then (or with mode="weak",
+or the environment variable AUTOGRADER_SANDBOX=weak) the server runs as a plain
+subprocess with the same arena, environment and rlimits in a temporary working directory,
+and Sandbox.kind says ``"weak: <why>"`` (a warning is logged). That still keeps every
+check out of the student's interpreter, but gives no filesystem or network isolation, no
+bound on the number of processes, and a process that leaves the session may outlive the
+sandbox unless it keeps the sandbox's environment (close() kills those that do). mode
+"bwrap" never runs the weak sandbox; "fallback" is an older name for "weak".
+
+Wall time of requests is enforced here too: every request carries a time limit that the
+server applies with SIGALRM (the student's code is interrupted, the server answers
+"timeout"); if no answer arrives within that limit plus a grace period, the sandbox is
+killed. Nothing from the sandbox is unpickled or evaluated: frames are length-prefixed
+JSON and .npy bytes, at most wire.MAX_FRAME (64 MB) each (wire.py), and they carry only
+the student's values: the grader never sends the sandbox anything but the student's code
+and the checks' inputs.
 """
 import ctypes
+import json
 import logging
 import os
 import resource
@@ -41,11 +64,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from autograder.course import DATA_DIR, RELEASE_DIR
 from autograder.sandbox import wire
+from autograder.sandbox.arena import ARENA_BYTES, Arena
 from autograder.sandbox.interface import NotTransferable, Ref, Student, StudentError
 
 log = logging.getLogger(__name__)
@@ -54,16 +79,25 @@ HERE = Path(__file__).resolve().parent
 SERVER_FILES = ("student_server.py", "wire.py")
 GRACE = 3.0            # seconds the grader waits beyond a request's own time limit
 STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0    # seconds for the sandbox's processes to be gone once killed
 SANDBOX_HOME = "/home/student"
 SANDBOX_WORKDIR = f"{SANDBOX_HOME}/mlp_optimizers"
 SANDBOX_SERVER_DIR = "/opt/verify"
+SANDBOX_UID = 65534
+DEVICES = ("null", "zero", "full", "random", "urandom")
 TMPFS_BYTES = 256 * 1024 * 1024
-PROTOCOL_ERROR = "沙箱发来了无效的消息（例如学生代码向通信管道写入了数据），已停止运行学生代码"
 MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_TASKS = 64         # processes and threads of one sandbox
+PROTOCOL_ERROR = "沙箱发来了无效的消息（例如学生代码向通信管道写入了数据），已停止运行学生代码"
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap), or grade anyway "
+                "in a weak sandbox (a plain subprocess with limits, no isolation) with "
+                "--allow-weak-sandbox (Sandbox(allow_weak=True), or AUTOGRADER_SANDBOX=weak)")
+MODES = {"auto": "auto", "bwrap": "bwrap", "weak": "weak", "fallback": "weak"}
 
 
 class SandboxError(Exception):
-    """The sandbox is gone or unusable; reason is a Chinese text for the student."""
+    """The sandbox is gone or unusable; reason says why (in Chinese when it concerns the
+    student's code, in English when the sandbox cannot start on this machine)."""
 
     def __init__(self, reason):
         super().__init__(reason)
@@ -135,16 +169,59 @@ def _under(path, folders):
     return any(path == Path(f) or Path(f) in path.parents for f in folders)
 
 
-def _bwrap_command(bwrap, python, site_dirs, memory_mb):
-    """The bwrap command line (see the module docstring for what it binds)."""
-    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-           "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
-           # the private /tmp first: bwrap mounts in order, and the Python install or
-           # the course may themselves live under /tmp (a CI checkout), bound below
-           "--proc", "/proc", "--dev", "/dev",
-           "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
-           "--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_HOME,
-           "--ro-bind", "/usr", "/usr"]
+# Run by a short-lived helper: unshare(CLONE_NEWUSER), say so, wait for stdin to close.
+_USERNS_HELPER = ("import ctypes, sys\n"
+                  "if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:\n"
+                  "    sys.exit('unshare: errno %d' % ctypes.get_errno())\n"
+                  "sys.stdout.write('ok'); sys.stdout.flush(); sys.stdin.read()")
+
+
+def _user_namespace():
+    """(grader running as root) The fd of a new user namespace where uid/gid SANDBOX_UID
+    are SANDBOX_UID outside and the outside's root is uid/gid 1 (no uid 0 inside: bwrap's
+    switch to SANDBOX_UID then keeps the capabilities it needs for the setup, and root's
+    files stay readable to it)."""
+    helper = subprocess.Popen([sys.executable, "-I", "-S", "-c", _USERNS_HELPER], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
+    try:
+        if helper.stdout.read(2) != b"ok":
+            helper.stdin.close()
+            error = helper.stderr.read(500).decode("utf-8", "replace").strip()
+            raise SandboxError(f"bwrap: cannot create a user namespace ({error or 'no reason given'})")
+        mapping = f"1 0 1\n{SANDBOX_UID} {SANDBOX_UID} 1\n"
+        try:
+            for name in ("uid_map", "gid_map"):
+                with open(f"/proc/{helper.pid}/{name}", "w") as f:
+                    f.write(mapping)
+            return os.open(f"/proc/{helper.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as e:
+            raise SandboxError(f"bwrap: cannot set up a user namespace ({e})") from None
+    finally:
+        for stream in (helper.stdin, helper.stdout, helper.stderr):
+            stream.close()
+        helper.wait(timeout=10)
+
+
+def _bwrap_command(bwrap, python, site_dirs, *, userns_fd, info_fd, server_args):
+    """The bwrap command line (see the module docstring for what it binds). userns_fd:
+    the user namespace to enter (grader running as root) or None (bwrap makes one)."""
+    if userns_fd is None:
+        cmd = [bwrap, "--unshare-all"]
+    else:
+        cmd = [bwrap, "--userns", str(userns_fd), "--unshare-pid", "--unshare-net", "--unshare-ipc",
+               "--unshare-uts", "--unshare-cgroup-try"]
+    cmd += ["--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
+            "--info-fd", str(info_fd),
+            "--proc", "/proc", "--size", str(1024 * 1024), "--tmpfs", "/dev"]
+    for name in DEVICES:
+        cmd += ["--dev-bind", f"/dev/{name}", f"/dev/{name}"]
+    # the private /tmp before the folders: bwrap mounts in order, and the Python install
+    # or the course may themselves live under /tmp (a CI checkout), bound below
+    cmd += ["--symlink", "/proc/self/fd", "/dev/fd",
+            "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
+            "--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_HOME,
+            "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/lib", "/lib64", "/sbin"):
         if os.path.islink(top):
             cmd += ["--symlink", os.readlink(top), top]
@@ -172,13 +249,13 @@ def _bwrap_command(bwrap, python, site_dirs, memory_mb):
     cmd += ["--chdir", SANDBOX_WORKDIR, "--clearenv"]
     for key, value in _environment(SANDBOX_HOME, SANDBOX_WORKDIR).items():
         cmd += ["--setenv", key, value]
-    cmd += ["--", python, "-I", "-B", "-S", f"{SANDBOX_SERVER_DIR}/student_server.py", *site_dirs]
+    cmd += ["--", python, "-I", "-B", "-S", f"{SANDBOX_SERVER_DIR}/student_server.py", *server_args]
     return cmd
 
 
-def _fallback_layout(root):
-    """A working directory like the sandbox's, for the fallback: root/server/ holds the
-    server, root/home/mlp_optimizers the release's helpers and a link to the data."""
+def _weak_layout(root):
+    """A working directory like the sandbox's, for the weak sandbox: root/server/ holds
+    the server, root/home/mlp_optimizers the release's helpers and a link to the data."""
     server = root / "server"
     workdir = root / "home" / "mlp_optimizers"
     server.mkdir(parents=True)
@@ -192,65 +269,162 @@ def _fallback_layout(root):
     return server / "student_server.py", workdir
 
 
+def _read_all(fd, deadline):
+    """Everything written to the pipe fd until its writers close it (or the deadline)."""
+    chunks = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _processes_with_environment(entry):
+    """Pids of the processes whose environment holds entry (bytes "KEY=value")."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                if entry in f.read().split(b"\0"):
+                    pids.append(int(name))
+        except OSError:
+            pass
+    return pids
+
+
 _BWRAP_BROKEN = None  # why bwrap failed to start in this process, once it has
 
 
 class Sandbox:
     """A running student server. Use as a context manager, or call close().
 
-    mode: "auto" (bwrap, else the fallback), "bwrap" (no fallback), "fallback".
-    kind: "bwrap" or "fallback: <why>".
+    mode: "auto" (bwrap; the weak sandbox only if allow_weak), "bwrap" (bwrap only),
+    "weak" (the weak sandbox); default: AUTOGRADER_SANDBOX, else "auto" (the environment
+    variable set to "weak" also allows the weak sandbox).
+    kind: "bwrap" or "weak: <why>".
+    memory_mb: address space per process; cpu_seconds: CPU time per process;
+    wall_seconds: wall time of the whole sandbox (default cpu_seconds + 60);
+    max_tasks: processes and threads (bwrap only); arena_bytes: size of the shared arena.
     """
 
-    def __init__(self, *, memory_mb=2048, cpu_seconds=600, mode=None,
+    def __init__(self, *, memory_mb=2048, cpu_seconds=600, mode=None, allow_weak=False,
+                 wall_seconds=None, max_tasks=MAX_TASKS, arena_bytes=ARENA_BYTES,
                  startup_timeout=STARTUP_TIMEOUT):
         global _BWRAP_BROKEN
-        mode = mode or os.environ.get("AUTOGRADER_SANDBOX", "auto")
+        from_environment = os.environ.get("AUTOGRADER_SANDBOX", "")
+        chosen_by = f"mode={mode!r}" if mode else f"AUTOGRADER_SANDBOX={from_environment}"
+        if MODES.get(mode or from_environment or "auto") is None:
+            raise ValueError(f"unknown sandbox mode {mode or from_environment!r}: auto, bwrap or weak")
+        mode = MODES[mode or from_environment or "auto"]
+        allow_weak = allow_weak or MODES.get(from_environment) == "weak"
         self.memory_mb = memory_mb
         self.cpu_seconds = cpu_seconds
+        self.wall_seconds = wall_seconds if wall_seconds is not None else cpu_seconds + 60
+        self.max_tasks = max_tasks
+        self.kind = None
         self.proc = None
         self.dead = None  # the reason, once the process is gone
+        self._init_pidfd = None  # bwrap: the first process of the sandbox's pid namespace
+        self._token = None  # weak: an environment entry that marks the sandbox's processes
+        self._timer = None
         self._tmp = Path(tempfile.mkdtemp(prefix="verify-"))
+        self.arena = None
         try:
+            self.arena = Arena(arena_bytes)
             why = None
             bwrap = shutil.which("bwrap")
-            if mode == "fallback":
-                why = "forced (AUTOGRADER_SANDBOX=fallback)"
+            if mode == "weak":
+                why = f"forced ({chosen_by})"
             elif bwrap is None:
                 why = "bwrap not found"
             elif _BWRAP_BROKEN and mode != "bwrap":
                 why = _BWRAP_BROKEN
             if why is None:
                 try:
-                    self._start(_bwrap_command(bwrap, sys.executable, _site_dirs(), memory_mb),
-                                cwd=self._tmp, startup_timeout=startup_timeout)
+                    self._start_bwrap(bwrap, startup_timeout)
                     self.kind = "bwrap"
                     return
                 except SandboxError as e:
-                    if mode == "bwrap":
-                        raise
                     why = f"bwrap failed to start: {e.reason}"
                     if "bwrap:" in e.reason:  # bwrap itself refused (not a slow start)
                         _BWRAP_BROKEN = why
-            log.warning("verification runs the student's code WITHOUT bubblewrap (%s): "
-                        "limits and a separate process only, no filesystem or network isolation", why)
-            server, workdir = _fallback_layout(self._tmp / "fallback")
-            env = _environment(str(workdir.parent), str(workdir))
-            env["TMPDIR"] = str(self._tmp / "fallback" / "tmp")
-            env["MPLCONFIGDIR"] = str(self._tmp / "fallback" / "tmp" / "matplotlib")
-            self._start([sys.executable, "-I", "-B", "-S", str(server), *_site_dirs()],
-                        cwd=workdir, env=env, startup_timeout=startup_timeout)
-            self.kind = f"fallback: {why}"
+                    if mode == "bwrap":
+                        raise
+            if mode == "bwrap":
+                raise SandboxError(f"the bubblewrap sandbox is unavailable ({why}): install bubblewrap "
+                                   f"(Debian/Ubuntu: apt-get install bubblewrap)")
+            if mode != "weak" and not allow_weak:
+                raise SandboxError(f"the student's code cannot run in a bubblewrap sandbox ({why}): "
+                                   f"{INSTALL_HINT}")
+            log.warning("verification runs the student's code WITHOUT bubblewrap (%s): limits and a "
+                        "separate process only, no filesystem or network isolation", why)
+            self._start_weak(startup_timeout)
+            self.kind = f"weak: {why}"
         except BaseException:
             self.close()
             raise
+        finally:
+            if self.arena is not None:
+                self.arena.close_fd()  # the server has its own copy, or failed
 
-    def _start(self, cmd, cwd, startup_timeout, env=None):
+    def _server_args(self, max_tasks):
+        return [str(self.arena.fd), str(self.arena.size), str(max_tasks), *_site_dirs()]
+
+    def _start_bwrap(self, bwrap, startup_timeout):
+        root = os.geteuid() == 0
+        userns = _user_namespace() if root else None
+        info_read, info_write = os.pipe()
+        open_fds = [info_read, info_write] + ([userns] if userns is not None else [])
+
+        def close_info_write():  # once bwrap holds it: EOF on info_read when bwrap is done
+            os.close(info_write)
+            open_fds.remove(info_write)
+
+        try:
+            cmd = _bwrap_command(bwrap, sys.executable, _site_dirs(), userns_fd=userns, info_fd=info_write,
+                                 server_args=self._server_args(self.max_tasks))
+            fds = [self.arena.fd, info_write] + ([userns] if userns is not None else [])
+            self._start(cmd, cwd=self._tmp, startup_timeout=startup_timeout, pass_fds=fds,
+                        extra_groups=[] if root else None, before_hello=close_info_write)
+            info = _read_all(info_read, time.monotonic() + 5)
+            try:
+                init_pid = json.loads(info.decode("utf-8"))["child-pid"]
+                # The server is running, so the namespace's first process is too.
+                self._init_pidfd = os.pidfd_open(init_pid)
+            except (ValueError, KeyError, TypeError, OSError) as e:
+                self._release("bwrap")
+                raise SandboxDied(f"bwrap: no usable --info-fd output ({type(e).__name__})") from None
+        finally:
+            for fd in open_fds:
+                os.close(fd)
+
+    def _start_weak(self, startup_timeout):
+        root = self._tmp / "weak"
+        server, workdir = _weak_layout(root)
+        env = _environment(str(workdir.parent), str(workdir))
+        env["TMPDIR"] = str(root / "tmp")
+        env["MPLCONFIGDIR"] = str(root / "tmp" / "matplotlib")
+        self._token = f"AUTOGRADER_SANDBOX_ID={os.urandom(16).hex()}"
+        env.update([self._token.split("=", 1)])
+        self._start([sys.executable, "-I", "-B", "-S", str(server), *self._server_args(0)],
+                    cwd=workdir, env=env, startup_timeout=startup_timeout, pass_fds=[self.arena.fd])
+
+    def _start(self, cmd, cwd, startup_timeout, env=None, pass_fds=(), extra_groups=None,
+               before_hello=None):
         self._stderr = tempfile.TemporaryFile(dir=self._tmp)
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
             cwd=cwd, env=env if env is not None else {}, start_new_session=True,
-            preexec_fn=_limits(self.memory_mb, self.cpu_seconds), close_fds=True)
+            preexec_fn=_limits(self.memory_mb, self.cpu_seconds), close_fds=True,
+            pass_fds=pass_fds, extra_groups=extra_groups)
+        if before_hello is not None:
+            before_hello()
         self.dead = None
         self._in = self.proc.stdout.fileno()
         self._out = self.proc.stdin.fileno()
@@ -263,6 +437,10 @@ class Sandbox:
             detail = self._stderr_tail()
             self._release(e.reason)
             raise SandboxDied(f"{e.reason}{': ' + detail if detail else ''}") from None
+        self._timer = threading.Timer(self.wall_seconds, self._kill,
+                                      [f"超过沙箱的总时间限制 {self.wall_seconds:g} s，已终止"])
+        self._timer.daemon = True
+        self._timer.start()
 
     def _stderr_tail(self, limit=2000):
         try:
@@ -275,6 +453,8 @@ class Sandbox:
 
     def _death_reason(self):
         """Why the process ended, once it has (waits briefly for its status)."""
+        if self.dead is not None:  # killed here, for that reason
+            return self.dead
         try:
             code = self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -366,29 +546,55 @@ class Sandbox:
     # --- stopping -----------------------------------------------------------------------
 
     def _kill(self, reason):
+        """Kills every process of the sandbox and waits until they are gone."""
         if self.dead is None:
             self.dead = reason
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is None:
+            return
+        if self._init_pidfd is not None:
+            # The pid namespace ends with its first process: the kernel kills the rest and
+            # waits for them; bwrap's outer process then reaps it and exits.
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
+                signal.pidfd_send_signal(self._init_pidfd, signal.SIGKILL)
+            except OSError:  # already gone (or the handle closed by a concurrent close())
                 pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        elif self.proc.poll() is None:
+            self._kill_group()
+        try:
+            self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._kill_group()
+            self.proc.wait(timeout=STOP_TIMEOUT)
+        if self._token is not None:  # weak: processes that left the session
+            for pid in _processes_with_environment(self._token.encode()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+    def _kill_group(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def _release(self, reason):
-        """Kills the process and closes its pipes and log."""
+        """Kills the processes and closes the pipes, the log and the namespace's handle."""
         self._kill(reason)
         for stream in (self.proc.stdin, self.proc.stdout, self._stderr):
             try:
                 stream.close()
             except OSError:
                 pass
+        if self._init_pidfd is not None:
+            os.close(self._init_pidfd)
+            self._init_pidfd = None
 
     def close(self):
-        """Stops the process (politely if it still answers) and removes temporary files."""
+        """Stops the processes (politely if the server still answers: the namespace ends
+        with it), and removes temporary files. Nothing of the sandbox runs afterwards."""
+        if self._timer is not None:
+            self._timer.cancel()
         if self.proc is not None:
             if self.dead is None and self.proc.poll() is None:
                 try:
@@ -397,6 +603,8 @@ class Sandbox:
                 except (SandboxError, subprocess.TimeoutExpired):
                     pass
             self._release("已关闭")
+        if self.arena is not None:
+            self.arena.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self):
@@ -407,14 +615,27 @@ class Sandbox:
 
 
 # --------------------------------------------------------------------------------------
-# The Student interface over the pipe
+# The Student interface over the pipe and the arena
 # --------------------------------------------------------------------------------------
+
+class _ShareEncoder(wire.Encoder):
+    """Encodes a value for "share": each array is copied into the arena."""
+
+    def __init__(self, arena):
+        super().__init__()
+        self.arena = arena
+
+    def array(self, value):
+        offset, dtype, shape = self.arena.put(value)
+        return {"arena": [offset, dtype.str, list(shape)]}
+
 
 class Remote(Student):
     """The Student interface (interface.py) for the names defined in a Sandbox.
 
     deadline: time.monotonic() after which requests that run student code fail with
     RequestTimeout (None: no deadline); the server interrupts the student's code there.
+    share/observe use the sandbox's arena: observe never sends a request.
     """
 
     def __init__(self, sandbox):
@@ -454,11 +675,11 @@ class Remote(Student):
     def _raise(error):
         raise error
 
-    def _new_ref(self, reply):
+    def _new_ref(self, reply, shared=None):
         handle = reply.get("ref")
         if type(handle) is not int:
             raise self.sandbox._protocol_error(reply)
-        return Ref(self, handle)
+        return Ref(self, handle, shared)
 
     def lookup(self, name):
         return self._new_ref(self._request({"op": "lookup", "name": name})[0])
@@ -487,12 +708,27 @@ class Remote(Student):
         except wire.WireError as e:
             raise self.sandbox._protocol_error(e) from None
 
-    def same(self, a, b):
-        reply, _ = self._request({"op": "same", "a": self._own(a), "b": self._own(b)})
-        if type(reply.get("same")) is not bool:
-            raise self.sandbox._protocol_error(reply)
-        return reply["same"]
+    def share(self, value):
+        arena = self.sandbox.arena
+        encoder = _ShareEncoder(arena)
+        tree = encoder.value(value)
+        reply, _ = self._request({"op": "share", "value": tree}, encoder.blobs)
+        return self._new_ref(reply, shared=(arena.generation, tree, encoder.blobs))
+
+    def observe(self, ref):
+        self._own(ref)
+        if ref.shared is None:
+            raise TypeError("observe() needs a Ref made by share()")
+        generation, tree, blobs = ref.shared
+        arena = self.sandbox.arena
+        if generation != arena.generation:
+            raise ValueError("this shared value was released by forget()")
+        return wire.Decoder(blobs, arena=arena.copy_out).value(tree)
 
     def forget(self):
-        """Lets the server drop every object it holds for Refs made so far."""
-        self._request({"op": "forget"})
+        """Lets the server drop every object it holds for Refs made so far, and starts the
+        arena afresh (Refs shared before can no longer be observed)."""
+        try:
+            self._request({"op": "forget"})
+        finally:
+            self.sandbox.arena.reset()

@@ -1,12 +1,17 @@
 """The student's side of verification: runs the student's code cells, then answers the
 grader's requests about the names they defined. Runs INSIDE the sandbox, as a script:
 
-    python -I -B -S student_server.py SITE_DIR...
+    python -I -B -S student_server.py ARENA_FD ARENA_BYTES MAX_TASKS SITE_DIR...
 
 It imports only the standard library, numpy, IPython and its sibling wire.py (the
 message format) -- never ``autograder``, which does not exist in the sandbox. Python runs
 without ``site`` (-S): the folders holding numpy and IPython come as arguments and are
 appended to sys.path as they are, without running their .pth hooks.
+
+Start-up, before any student code runs: every inherited descriptor other than 0, 1, 2 and
+ARENA_FD is closed; the arena (the grader's sealed memfd, see autograder/sandbox/arena.py)
+is mapped read-write; if MAX_TASKS > 0, RLIMIT_NPROC is set to it (inside bubblewrap's user
+namespace this bounds the processes and threads of the sandbox, this server included).
 
 Protocol: the grader writes request frames to this process's stdin and reads reply frames
 from its stdout (see wire.py). Before any student code runs, those two descriptors are
@@ -21,18 +26,25 @@ student prints can reach (or block) the grader. The server first sends {"ok": tr
     {"op": "getattr", "ref": n, "name": str, "timeout": s}
     {"op": "getitem", "ref": n, "key": v, "timeout": s}
     {"op": "send", "value": v}                      -> {"ok": true, "ref": n}
+    {"op": "share", "value": v}                     -> {"ok": true, "ref": n}  (arrays in the arena)
     {"op": "fetch", "ref": n}                       -> {"ok": true, "value": v}
                                                      | {"ok": false, "not_transferable": "TypeName"}
-    {"op": "same", "a": n, "b": n}                  -> {"ok": true, "same": bool}
     {"op": "forget"}                                -> {"ok": true}  (drops every ref)
     {"op": "exit"}
 
 An exception in the student's code gives {"ok": false, "error": {"type": ..., "message": ...}};
 running out of the request's time gives {"ok": false, "timeout": true}. Values (v) are
-wire.py trees; {"ref": n} inside arguments stands for an object this server holds.
+wire.py trees; {"ref": n} inside arguments stands for an object this server holds, and
+{"arena": [offset, dtype, shape]} (share only) for an ndarray backed by the arena.
+
+Nothing this process answers is trusted for a fact the grader can observe itself: the
+student's code runs here and may replace any of it. Whether arrays the grader shared were
+modified is read by the grader from its own mapping of the arena (Remote.observe).
 """
 import gc
+import mmap
 import os
+import resource
 import signal
 import sys
 
@@ -67,10 +79,11 @@ def _error_text(error):
 
 
 class Server:
-    def __init__(self, fd_in, fd_out, wire):
+    def __init__(self, fd_in, fd_out, wire, arena):
         self.fd_in = fd_in
         self.fd_out = fd_out
         self.wire = wire
+        self.arena = arena  # the shared mmap
         self.refs = {}
         self.next_ref = 1
         self.shell = None
@@ -117,6 +130,9 @@ class Server:
 
     def decode(self, tree, blobs):
         return self.wire.Decoder(blobs, self.resolve).value(tree)
+
+    def arena_array(self, offset, dtype, shape):
+        return self.wire.arena_array(self.arena, offset, dtype, shape)
 
     # --- running cells ----------------------------------------------------------------
 
@@ -166,6 +182,9 @@ class Server:
             return {"ok": True, "ref": self.keep(obj[self.decode(message["key"], blobs)])}
         if op == "send":
             return {"ok": True, "ref": self.keep(self.decode(message["value"], blobs))}
+        if op == "share":
+            value = self.wire.Decoder(blobs, arena=self.arena_array).value(message["value"])
+            return {"ok": True, "ref": self.keep(value)}
         if op == "fetch":
             encoder = self.wire.Encoder(limit=self.wire.MAX_FRAME - (1 << 20))
             try:
@@ -175,8 +194,6 @@ class Server:
             except self.wire.WireError as e:
                 return {"ok": False, "too_large": _text(e)}
             return {"ok": True, "value": tree}, encoder.blobs
-        if op == "same":
-            return {"ok": True, "same": self.resolve(message["a"]) is self.resolve(message["b"])}
         if op == "forget":
             self.refs.clear()
             gc.collect()
@@ -215,7 +232,25 @@ class Server:
                 self.reply(answer)
 
 
-def main(site_dirs):
+def _close_inherited(keep):
+    """Closes every descriptor above 2 except those in keep (bubblewrap's and the
+    grader's leftovers: nothing the student's code should hold)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:  # the listing's own descriptor, already closed
+                pass
+
+
+def main(arena_fd, arena_bytes, max_tasks, site_dirs):
+    _close_inherited({arena_fd})
+    arena = mmap.mmap(arena_fd, arena_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    os.close(arena_fd)  # the mmap object holds its own duplicate
+    if max_tasks > 0:
+        resource.setrlimit(resource.RLIMIT_NPROC, (max_tasks, max_tasks))
+
     # The protocol gets private descriptors; once the server is set up (import errors
     # still reach the grader's log through fd 2), fds 0, 1, 2 go to /dev/null, before
     # any student code runs, so prints cannot corrupt or block the protocol.
@@ -229,7 +264,7 @@ def main(site_dirs):
     sys.path[:] = [p for p in sys.path if p != here]
     sys.modules.pop("wire", None)
 
-    server = Server(fd_in, fd_out, wire)
+    server = Server(fd_in, fd_out, wire, arena)
     try:
         server.start_shell()
         os.chdir(os.environ.get("STUDENT_WORKDIR", os.getcwd()))
@@ -249,4 +284,4 @@ def main(site_dirs):
 
 if __name__ == "__main__":
     # os._exit: no atexit hooks (IPython's, or ones the student registered) after serving.
-    os._exit(main(sys.argv[1:]) or 0)
+    os._exit(main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]) or 0)

@@ -17,6 +17,15 @@ Values inside the JSON (arguments, results) are trees:
     {"scalar": i}                           numpy scalar (np.float32(1.5), ...): blob i, 0-d
     {"dtype": "float32"}                    a numpy scalar type such as np.float32
     {"ref": n}                              an object held by the server (see student_server)
+    {"arena": [offset, dtype, shape]}       an array placed in the shared arena (see below)
+
+The arena is one block of shared memory (a sealed memfd that the grader creates and both
+sides map; autograder/sandbox/arena.py). Only the grader writes "arena" trees, in a "share"
+request: it has already copied the array's bytes to ``offset`` (a multiple of
+ARENA_ALIGN), and the server decodes the tree into an ndarray backed by that memory, so
+that what the student's code writes there is what the grader then reads from its own
+mapping. A Decoder accepts the tag only when given an ``arena`` function; the grader never
+accepts it from the sandbox.
 
 Decoding never unpickles or evaluates anything: JSON, and ``np.load(allow_pickle=False)``
 of numeric arrays only; sizes and nesting depth are bounded.
@@ -24,6 +33,7 @@ of numeric arrays only; sizes and nesting depth are bounded.
 import io
 import json
 import math
+import re
 import struct
 
 import numpy as np
@@ -31,11 +41,13 @@ from numpy.lib import format as npy_format
 
 MAX_FRAME = 64 * 1024 * 1024  # largest frame the grader accepts from the sandbox
 MAX_DEPTH = 32                # deepest nesting of lists / tuples / dicts
+ARENA_ALIGN = 64              # arena offsets are multiples of this
 DTYPE_KINDS = "biufc"         # bool, int, uint, float, complex: the only array dtypes allowed
 SCALAR_TYPES = {name: getattr(np, name) for name in (
     "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "uint8", "uint16", "uint32", "uint64", "bool_", "complex64", "complex128")}
 
+_ARENA_DTYPE = re.compile(r"[<>|=][biufc][0-9]{1,2}")
 _LENGTH = struct.Struct(">Q")
 _JSON_LENGTH = struct.Struct(">I")
 
@@ -205,13 +217,46 @@ def _load_array(blob):
     return array
 
 
+def arena_spec(body):
+    """(offset, dtype, shape) of the body of an {"arena": ...} tree, checked: WireError
+    unless offset is an aligned int, dtype a numeric dtype string such as "<f8" and shape
+    a list of at most MAX_DEPTH ints in [0, 2**31)."""
+    if type(body) is not list or len(body) != 3:
+        raise WireError("bad arena value")
+    offset, dtype, shape = body
+    if type(offset) is not int or offset < 0 or offset % ARENA_ALIGN:
+        raise WireError("bad arena offset")
+    if type(dtype) is not str or not _ARENA_DTYPE.fullmatch(dtype):
+        raise WireError("bad arena dtype")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise WireError("bad arena dtype") from None
+    if not _numeric(dtype):
+        raise WireError("bad arena dtype")
+    if (type(shape) is not list or len(shape) > MAX_DEPTH
+            or not all(type(n) is int and 0 <= n < 2 ** 31 for n in shape)):
+        raise WireError("bad arena shape")
+    return offset, dtype, tuple(shape)
+
+
+def arena_array(buffer, offset, dtype, shape):
+    """The ndarray of (offset, dtype, shape) inside buffer (a view, writable if buffer is),
+    or WireError if it does not lie within buffer."""
+    if offset + math.prod(shape) * dtype.itemsize > len(buffer):
+        raise WireError("arena value outside the arena")
+    return np.ndarray(shape, dtype=dtype, buffer=buffer, offset=offset)
+
+
 class Decoder:
     """Turns JSON trees back into values. resolve(n) -> the object behind {"ref": n};
-    None means references are not allowed here."""
+    arena(offset, dtype, shape) -> the array behind {"arena": ...} (checked by arena_spec).
+    None means that tag is not allowed here."""
 
-    def __init__(self, blobs, resolve=None):
+    def __init__(self, blobs, resolve=None, arena=None):
         self.blobs = blobs
         self.resolve = resolve
+        self.arena = arena
 
     def _blob(self, index):
         if type(index) is not int or not 0 <= index < len(self.blobs):
@@ -255,6 +300,8 @@ class Decoder:
             return SCALAR_TYPES[body]
         if tag == "ref" and type(body) is int and self.resolve is not None:
             return self.resolve(body)
+        if tag == "arena" and self.arena is not None:
+            return self.arena(*arena_spec(body))
         raise WireError(f"bad value tag {tag!r}")
 
 
