@@ -3,8 +3,9 @@
     collect(input_path, scratch, regexp=None) -> ({student: Submission}, [(file, why skipped)])
 
 The input is a .zip of LMS downloads, a folder, or one notebook. It is read only, never
-modified, and nothing is written outside scratch (zips are extracted there, under names
-made here, never under the names inside the zip).
+modified, and nothing is written outside scratch (zips are extracted into a new folder
+there, under names made here, never under the names inside the zip; notebooks of an input
+folder are graded in place).
 
 Who: the outside decides, never the names inside a student's own archive or folder.
 
@@ -71,6 +72,7 @@ import hashlib
 import os
 import re
 import stat
+import tempfile
 import time
 import unicodedata
 import zipfile
@@ -820,12 +822,12 @@ def collect(input_path, scratch, regexp=None):
         pattern = re.compile(regexp) if regexp else None
     except re.error as e:
         raise IntakeError(f"--regexp is not a valid regular expression: {e}") from None
-    run = _Run(scratch, pattern)
+    run = _Run(Path(tempfile.mkdtemp(prefix="intake-", dir=scratch)), pattern)
     try:
         return _collect(run, input_path)
     finally:
         run.close()
-        for path in (scratch / "wrappers").glob("*.zip"):
+        for path in (run.scratch / "wrappers").glob("*.zip"):
             path.unlink(missing_ok=True)
 
 

@@ -6,7 +6,7 @@ OUT.zip holds, as top-level members of an LMS download:
   - the hostile and odd archives of tests/intake_corpus.py (every case whose students fit in
     35% of N), sized for the default limits of autograder.intake (e.g. six 199 MB members in
     one zip, a 600-byte member inflating to 200 MB, three nested zips of 100 MB);
-  - a handful of odd but honest layouts: an _attempt_ name, a folder per student, a zip per
+  - up to 10% of N odd but honest layouts (8 at most): an _attempt_ name, a folder per student, a zip per
     student with macOS junk, a Moodle name with a space, two attempts of one student, the
     untouched release notebook, a file that is not a notebook;
   - buggy submissions (the source notebook with each BUGS entry of autograder.examples, in turn);
@@ -68,7 +68,7 @@ def build(n):
             ids += list(case.students)
             room -= len(case.students)
             counts["hostile"] = counts.get("hostile", 0) + len(case.students)
-    for case_members, case_ids in odd_cases(solution, bugs[0][1])[:max(0, min(8, n - len(ids)))]:
+    for case_members, case_ids in odd_cases(solution, bugs[0][1])[:max(0, min(n // 10, n - len(ids)))]:
         members += case_members
         ids += case_ids
         counts["odd"] = counts.get("odd", 0) + len(case_ids)

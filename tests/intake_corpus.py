@@ -158,14 +158,22 @@ class Problem:
 
 
 @dataclass
+class Chosen:
+    """The student is graded on the file whose path (as shown) ends with name (not a notebook
+    with a marker: e.g. zeros)."""
+    name: str
+
+
+@dataclass
 class Case:
     name: str
     about: str
     members: list                                    # top-level members of the LMS zip
-    students: dict                                   # id -> marker of the graded notebook, or Problem
+    students: dict                                   # id -> marker of the graded notebook, Chosen or Problem
     skipped: list = field(default_factory=list)      # texts expected among the skipped reasons
     notes: dict = field(default_factory=dict)        # id -> text expected in its notes
     absent: list = field(default_factory=list)       # paths (outside scratch) that must not appear
+    max_extracted: int | None = None                 # bytes left in scratch at most
 
 
 def lms(student, data, number=1, **kw):
@@ -247,11 +255,15 @@ def case_choice(limits):
 
 
 def case_bomb_honest(limits):
-    size = limits.notebook_bytes + (limits.notebook_bytes * 99) // 100       # 100 MB -> 199 MB
-    inner = zip_of(*[Member(f"part{k}.ipynb", zeros=size) for k in range(6)])
-    return Case("bomb_honest", "six members just under twice the notebook limit each, honestly declared",
-                [Member(f"bomb_1_{ASSIGNMENT}.zip", inner)], {"bomb": Problem("文件过大")},
-                ["too large"])
+    over = limits.notebook_bytes + (limits.notebook_bytes * 99) // 100       # 100 MB -> 199 MB
+    under = (limits.notebook_bytes * 99) // 100                              # 100 MB -> 99 MB
+    return Case("bomb_honest", "six members of 1.99 times the notebook limit each in one zip (honestly "
+                "declared); six of 0.99 times the limit: only the graded one is extracted",
+                [Member(f"bomb_1_{ASSIGNMENT}.zip", zip_of(*[Member(f"part{k}.ipynb", zeros=over) for k in range(6)])),
+                 Member(f"bombunder_1_{ASSIGNMENT}.zip", zip_of(*[Member(f"part{k}.ipynb", zeros=under)
+                                                                  for k in range(6)]))],
+                {"bomb": Problem("文件过大"), "bombunder": Chosen("!part0.ipynb")},
+                ["too large"], {"bombunder": "时间相同，按路径排序"}, max_extracted=under + 64 * 1024)
 
 
 def case_bomb_lying(limits):
