@@ -221,7 +221,7 @@ def parse_args(argv=None):
     parser.add_argument("--memory-mb", type=int, default=2048,
                         help="address-space limit of the sandbox in MiB (default 2048)")
     parser.add_argument("--regexp", default=None,
-                        help="named regexp with (?P<student_id>...) searched in each notebook's path")
+                        help="named regexp with (?P<student_id>...) matched against the path of each top-level entry of the input")
     parser.add_argument("--force", action="store_true", help="grade every submission again")
     parser.add_argument("--allow-weak-sandbox", action="store_true",
                         help="grade even without bubblewrap, in a weaker sandbox (a plain subprocess with "
