@@ -6,12 +6,12 @@ Sandbox() starts ``student_server.py`` under bubblewrap:
 * new pid, network (only loopback), ipc, uts and cgroup namespaces and a user namespace,
   ``--die-with-parent``, ``--new-session``, all capabilities dropped, no new privileges,
   uid/gid 65534;
-* when the grader runs as root, the user namespace is made by the grader (``--userns``):
-  uid/gid 65534 inside are 65534 (nobody) outside, and root outside is uid 1 inside, so
-  that bwrap can still read the bound folders while it sets up, but the student's
-  processes are not root's: RLIMIT_NPROC, which the kernel does not apply to root's
-  processes, bounds them. Otherwise bwrap makes it (``--unshare-user``), mapping 65534 to
-  the grader's own uid;
+* when the grader runs as root, the user namespace is made by a small keeper process
+  (``--userns``, see _Keeper): uid/gid 65534 inside are 65534 (nobody) outside, and root
+  outside is uid 1 inside, so that bwrap can still read the bound folders while it sets
+  up, but the student's processes are not root's: RLIMIT_NPROC, which the kernel does not
+  apply to root's processes, bounds them. Otherwise bwrap makes it (``--unshare-user``),
+  mapping 65534 to the grader's own uid;
 * read-only: /usr (and /bin /lib /lib64 /sbin as on the host), the Python installation
   (sys.base_prefix), the virtual environment (sys.prefix) and the site-packages folders
   that hold numpy and IPython, with any ``autograder`` package or editable-install hook in
@@ -30,10 +30,12 @@ Limits: address space (memory_mb), CPU seconds per process, file size, open file
 core dumps (set before exec); processes and threads (max_tasks, RLIMIT_NPROC set by the
 server inside the user namespace, before any student code); wall time (wall_seconds from
 the start: the sandbox is then killed). The environment is cleared (NBGRADER_EXECUTION=
-verify, single-threaded BLAS, Agg matplotlib). Nothing outlives the sandbox: close() (or
-the grader's death, through --die-with-parent) ends the pid namespace's first process,
-and the kernel then kills every process in the namespace, daemons that setsid() included;
-close() returns once they are gone.
+verify, single-threaded BLAS, Agg matplotlib). Nothing outlives the sandbox: close() ends
+the pid namespace's first process (bwrap reports its pid on --info-fd; the grader holds a
+pidfd of it), and the kernel then kills every process in the namespace, daemons that
+setsid() included; close() returns once they are gone. When the grader dies instead,
+--die-with-parent ends bwrap, and the namespace's first process with it (as root, the
+keeper does that part: see _Keeper).
 
 No weak sandbox by default: when bwrap is missing or fails to start, Sandbox() raises
 SandboxError saying how to install it, unless allow_weak=True. Then (or with mode="weak",
@@ -43,7 +45,7 @@ and Sandbox.kind says ``"weak: <why>"`` (a warning is logged). That still keeps 
 check out of the student's interpreter, but gives no filesystem or network isolation, no
 bound on the number of processes, and a process that leaves the session may outlive the
 sandbox unless it keeps the sandbox's environment (close() kills those that do). mode
-"bwrap" never runs the weak sandbox; "fallback" is an older name for "weak".
+"bwrap" never runs the weak sandbox.
 
 Wall time of requests is enforced here too: every request carries a time limit that the
 server applies with SIGALRM (the student's code is interrupted, the server answers
@@ -61,6 +63,7 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -92,7 +95,7 @@ PROTOCOL_ERROR = "沙箱发来了无效的消息（例如学生代码向通信�
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap), or grade anyway "
                 "in a weak sandbox (a plain subprocess with limits, no isolation) with "
                 "--allow-weak-sandbox (Sandbox(allow_weak=True), or AUTOGRADER_SANDBOX=weak)")
-MODES = {"auto": "auto", "bwrap": "bwrap", "weak": "weak", "fallback": "weak"}
+MODES = ("auto", "bwrap", "weak")
 
 
 class SandboxError(Exception):
@@ -169,37 +172,93 @@ def _under(path, folders):
     return any(path == Path(f) or Path(f) in path.parents for f in folders)
 
 
-# Run by a short-lived helper: unshare(CLONE_NEWUSER), say so, wait for stdin to close.
-_USERNS_HELPER = ("import ctypes, sys\n"
-                  "if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:\n"
-                  "    sys.exit('unshare: errno %d' % ctypes.get_errno())\n"
-                  "sys.stdout.write('ok'); sys.stdout.flush(); sys.stdin.read()")
-
-
-def _user_namespace():
-    """(grader running as root) The fd of a new user namespace where uid/gid SANDBOX_UID
-    are SANDBOX_UID outside and the outside's root is uid/gid 1 (no uid 0 inside: bwrap's
-    switch to SANDBOX_UID then keeps the capabilities it needs for the setup, and root's
-    files stay readable to it)."""
-    helper = subprocess.Popen([sys.executable, "-I", "-S", "-c", _USERNS_HELPER], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
+# The keeper (see _Keeper): makes the user namespace, then kills the sandbox's first process
+# when the grader closes the channel or dies. It ignores the signals a terminal or a batch
+# runner sends to a whole process group, so that it outlives a grader killed that way.
+_KEEPER = """
+import ctypes, signal, socket, sys
+for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(number, signal.SIG_IGN)
+if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:  # CLONE_NEWUSER
+    sys.exit("unshare: errno %d" % ctypes.get_errno())
+channel = socket.socket(fileno=0)
+channel.sendall(b"ok")
+try:
+    _, fds, _, _ = socket.recv_fds(channel, 1, 1)
+except OSError:
+    fds = []
+if fds:
     try:
-        if helper.stdout.read(2) != b"ok":
-            helper.stdin.close()
-            error = helper.stderr.read(500).decode("utf-8", "replace").strip()
-            raise SandboxError(f"bwrap: cannot create a user namespace ({error or 'no reason given'})")
-        mapping = f"1 0 1\n{SANDBOX_UID} {SANDBOX_UID} 1\n"
+        while channel.recv(1):
+            pass
+    except OSError:
+        pass
+    try:
+        signal.pidfd_send_signal(fds[0], signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
+
+class _Keeper:
+    """(grader running as root) A small process that makes the sandbox's user namespace
+    and then guards the sandbox.
+
+    The namespace (userns_fd): uid/gid SANDBOX_UID inside are SANDBOX_UID outside, and
+    the outside's root is uid/gid 1 inside. With no uid 0 inside, bwrap's switch to
+    SANDBOX_UID keeps the capabilities it needs for the setup, and root's files stay
+    readable to it; the student's processes are then not root's, so RLIMIT_NPROC, which
+    the kernel does not apply to root's processes, bounds them.
+
+    Guarding: bwrap's parent-death signal cannot reach the namespace's first process any
+    more (it runs under another uid than bwrap's outer process, which has dropped its
+    capabilities). The keeper holds a pidfd of that process (guard()) and, having every
+    capability in the namespace, kills it when its channel from the grader reaches EOF:
+    at close(), or when the grader dies. The kernel then kills the rest of the sandbox.
+    """
+
+    def __init__(self):
+        self.channel, theirs = socket.socketpair()
         try:
+            self.proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _KEEPER], stdin=theirs,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                         close_fds=True, start_new_session=True)
+        finally:
+            theirs.close()
+        try:
+            self.channel.settimeout(STARTUP_TIMEOUT)
+            if self.channel.recv(2, socket.MSG_WAITALL) != b"ok":
+                self.channel.close()
+                error = self.proc.stderr.read(500).decode("utf-8", "replace").strip()
+                raise SandboxError(f"bwrap: cannot create a user namespace ({error or 'no reason given'})")
+            mapping = f"1 0 1\n{SANDBOX_UID} {SANDBOX_UID} 1\n"
             for name in ("uid_map", "gid_map"):
-                with open(f"/proc/{helper.pid}/{name}", "w") as f:
+                with open(f"/proc/{self.proc.pid}/{name}", "w") as f:
                     f.write(mapping)
-            return os.open(f"/proc/{helper.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+            self.userns_fd = os.open(f"/proc/{self.proc.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
         except OSError as e:
+            self.close()
             raise SandboxError(f"bwrap: cannot set up a user namespace ({e})") from None
-    finally:
-        for stream in (helper.stdin, helper.stdout, helper.stderr):
-            stream.close()
-        helper.wait(timeout=10)
+        except BaseException:
+            self.close()
+            raise
+
+    def guard(self, pidfd):
+        """From now on, pidfd's process is killed when the channel closes."""
+        socket.send_fds(self.channel, [b"p"], [pidfd])
+
+    def close(self):
+        """Closes the channel (the keeper kills what it guards, then exits)."""
+        self.channel.close()
+        if getattr(self, "userns_fd", None) is not None:
+            os.close(self.userns_fd)
+            self.userns_fd = None
+        try:
+            self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stderr.close()
 
 
 def _bwrap_command(bwrap, python, site_dirs, *, userns_fd, info_fd, server_args):
@@ -319,10 +378,10 @@ class Sandbox:
         global _BWRAP_BROKEN
         from_environment = os.environ.get("AUTOGRADER_SANDBOX", "")
         chosen_by = f"mode={mode!r}" if mode else f"AUTOGRADER_SANDBOX={from_environment}"
-        if MODES.get(mode or from_environment or "auto") is None:
-            raise ValueError(f"unknown sandbox mode {mode or from_environment!r}: auto, bwrap or weak")
-        mode = MODES[mode or from_environment or "auto"]
-        allow_weak = allow_weak or MODES.get(from_environment) == "weak"
+        mode = mode or from_environment or "auto"
+        if mode not in MODES:
+            raise ValueError(f"unknown sandbox mode {mode!r}: auto, bwrap or weak")
+        allow_weak = allow_weak or from_environment == "weak"
         self.memory_mb = memory_mb
         self.cpu_seconds = cpu_seconds
         self.wall_seconds = wall_seconds if wall_seconds is not None else cpu_seconds + 60
@@ -331,6 +390,7 @@ class Sandbox:
         self.proc = None
         self.dead = None  # the reason, once the process is gone
         self._init_pidfd = None  # bwrap: the first process of the sandbox's pid namespace
+        self._keeper = None  # bwrap, grader running as root: see _Keeper
         self._token = None  # weak: an environment entry that marks the sandbox's processes
         self._timer = None
         self._tmp = Path(tempfile.mkdtemp(prefix="verify-"))
@@ -354,8 +414,6 @@ class Sandbox:
                     why = f"bwrap failed to start: {e.reason}"
                     if "bwrap:" in e.reason:  # bwrap itself refused (not a slow start)
                         _BWRAP_BROKEN = why
-                    if mode == "bwrap":
-                        raise
             if mode == "bwrap":
                 raise SandboxError(f"the bubblewrap sandbox is unavailable ({why}): install bubblewrap "
                                    f"(Debian/Ubuntu: apt-get install bubblewrap)")
@@ -378,9 +436,11 @@ class Sandbox:
 
     def _start_bwrap(self, bwrap, startup_timeout):
         root = os.geteuid() == 0
-        userns = _user_namespace() if root else None
+        if root:
+            self._keeper = _Keeper()
+        userns = self._keeper.userns_fd if root else None
         info_read, info_write = os.pipe()
-        open_fds = [info_read, info_write] + ([userns] if userns is not None else [])
+        open_fds = [info_read, info_write]
 
         def close_info_write():  # once bwrap holds it: EOF on info_read when bwrap is done
             os.close(info_write)
@@ -389,7 +449,7 @@ class Sandbox:
         try:
             cmd = _bwrap_command(bwrap, sys.executable, _site_dirs(), userns_fd=userns, info_fd=info_write,
                                  server_args=self._server_args(self.max_tasks))
-            fds = [self.arena.fd, info_write] + ([userns] if userns is not None else [])
+            fds = [self.arena.fd, info_write] + ([userns] if root else [])
             self._start(cmd, cwd=self._tmp, startup_timeout=startup_timeout, pass_fds=fds,
                         extra_groups=[] if root else None, before_hello=close_info_write)
             info = _read_all(info_read, time.monotonic() + 5)
@@ -397,6 +457,8 @@ class Sandbox:
                 init_pid = json.loads(info.decode("utf-8"))["child-pid"]
                 # The server is running, so the namespace's first process is too.
                 self._init_pidfd = os.pidfd_open(init_pid)
+                if root:
+                    self._keeper.guard(self._init_pidfd)
             except (ValueError, KeyError, TypeError, OSError) as e:
                 self._release("bwrap")
                 raise SandboxDied(f"bwrap: no usable --info-fd output ({type(e).__name__})") from None
@@ -429,14 +491,23 @@ class Sandbox:
         self._in = self.proc.stdout.fileno()
         self._out = self.proc.stdin.fileno()
         os.set_blocking(self._out, False)
+        why = None
         try:
             hello, _ = self._receive(time.monotonic() + startup_timeout)
             if not hello.get("ok") or "hello" not in hello:
-                raise SandboxDied(f"student server failed to start: {str(hello.get('error'))[:500]}")
-        except SandboxError as e:
+                why = f"it reported {str(hello.get('error'))[:500]}"
+        except SandboxTimeout:
+            why = f"no answer within {startup_timeout:g} s"
+        except ProtocolError:
+            why = "it sent an invalid message"
+        except SandboxError:
+            why = "it exited"
+        if why is not None:
+            self._kill("start")
             detail = self._stderr_tail()
-            self._release(e.reason)
-            raise SandboxDied(f"{e.reason}{': ' + detail if detail else ''}") from None
+            self._release("start")
+            raise SandboxDied(f"the student server did not start ({why}; exit status "
+                              f"{self.proc.returncode}){': ' + detail if detail else ''}")
         self._timer = threading.Timer(self.wall_seconds, self._kill,
                                       [f"超过沙箱的总时间限制 {self.wall_seconds:g} s，已终止"])
         self._timer.daemon = True
@@ -553,10 +624,12 @@ class Sandbox:
             return
         if self._init_pidfd is not None:
             # The pid namespace ends with its first process: the kernel kills the rest and
-            # waits for them; bwrap's outer process then reaps it and exits.
+            # waits until they are gone before that process counts as exited (its pidfd
+            # becomes readable); bwrap's outer process then reaps it and exits.
             try:
                 signal.pidfd_send_signal(self._init_pidfd, signal.SIGKILL)
-            except OSError:  # already gone (or the handle closed by a concurrent close())
+                select.select([self._init_pidfd], [], [], STOP_TIMEOUT)
+            except (OSError, ValueError):  # already gone, or closed by a concurrent close()
                 pass
         elif self.proc.poll() is None:
             self._kill_group()
@@ -591,18 +664,21 @@ class Sandbox:
             self._init_pidfd = None
 
     def close(self):
-        """Stops the processes (politely if the server still answers: the namespace ends
-        with it), and removes temporary files. Nothing of the sandbox runs afterwards."""
+        """Stops the processes and removes temporary files; nothing of the sandbox runs
+        afterwards. (The weak sandbox's server is first asked to exit.)"""
         if self._timer is not None:
             self._timer.cancel()
         if self.proc is not None:
-            if self.dead is None and self.proc.poll() is None:
+            if self._init_pidfd is None and self.dead is None and self.proc.poll() is None:
                 try:
                     self._write(wire.frame({"op": "exit"}), time.monotonic() + 1)
                     self.proc.wait(timeout=1)
                 except (SandboxError, subprocess.TimeoutExpired):
                     pass
             self._release("已关闭")
+        if self._keeper is not None:
+            self._keeper.close()
+            self._keeper = None
         if self.arena is not None:
             self.arena.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
