@@ -396,7 +396,10 @@ class Sandbox:
         self._tmp = Path(tempfile.mkdtemp(prefix="verify-"))
         self.arena = None
         try:
-            self.arena = Arena(arena_bytes)
+            try:
+                self.arena = Arena(arena_bytes)
+            except OSError as e:
+                raise SandboxError(f"cannot create the shared arena (a sealed memfd): {e}") from None
             why = None
             bwrap = shutil.which("bwrap")
             if mode == "weak":
@@ -411,6 +414,9 @@ class Sandbox:
                     self.kind = "bwrap"
                     return
                 except SandboxError as e:
+                    if self._keeper is not None:
+                        self._keeper.close()
+                        self._keeper = None
                     why = f"bwrap failed to start: {e.reason}"
                     if "bwrap:" in e.reason:  # bwrap itself refused (not a slow start)
                         _BWRAP_BROKEN = why
