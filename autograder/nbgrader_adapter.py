@@ -189,8 +189,7 @@ class Course:
 
     def nbgrader(self, *args, check=True, timeout=600):
         """Runs the command `nbgrader <args>` in the course (this interpreter's bin/ first on
-        PATH: nbgrader runs alembic through PATH). No student code runs in it: the commands
-        used here (generate_assignment, export) do not execute notebooks."""
+        PATH: nbgrader runs alembic through PATH); timeout in seconds, None for none."""
         env = dict(os.environ)
         env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
         env.setdefault("MPLBACKEND", "Agg")
@@ -274,7 +273,8 @@ class Course:
         """Plain `nbgrader autograde` (every student, or one): it runs the notebooks in an
         ordinary kernel, UNPROTECTED, as this user. For trusted notebooks only (the course's
         own tests of the nbgrader conventions); students' submissions go through autograde()."""
-        return self.nbgrader("autograde", ASSIGNMENT, "--force", *([f"--student={student}"] if student else []))
+        return self.nbgrader("autograde", ASSIGNMENT, "--force", *([f"--student={student}"] if student else []),
+                             timeout=None)
 
     def generate_feedback(self):
         """nbgrader generate_feedback for every autograded submission; returns root/feedback."""
