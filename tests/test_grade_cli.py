@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -392,3 +393,36 @@ def test_a_killed_grade_leaves_nothing_running_and_a_rerun_proceeds(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     grades = read_grades(course)
     assert {s: float(r["total"]) for s, r in grades.items()} == {f"s{i}": 100.0 for i in range(4)}
+
+
+def _without_bwrap(tmp_path):
+    """An environment whose PATH has this venv's bin/ and no bwrap."""
+    return dict(os.environ, PATH=str(Path(sys.executable).parent))
+
+
+def test_grade_refuses_to_start_without_bubblewrap(tmp_path):
+    archive = tmp_path / "downloads.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"alice_1_{ASSIGNMENT}.ipynb", nbformat.writes(source_notebook()))
+    result = subprocess.run([sys.executable, "-m", "autograder.grade", str(archive), "--course", str(tmp_path / "c")],
+                            capture_output=True, text=True, env=_without_bwrap(tmp_path), timeout=300)
+    assert result.returncode == 2
+    assert "apt-get install bubblewrap" in result.stderr and "--allow-weak-sandbox" in result.stderr
+    assert not (tmp_path / "c" / "gradebook.db").exists()
+
+
+@pytest.mark.slow
+def test_the_weak_sandbox_grades_only_when_allowed_and_says_so_everywhere(tmp_path):
+    archive = tmp_path / "downloads.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"alice_1_{ASSIGNMENT}.ipynb", nbformat.writes(without_training(source_notebook())))
+    course = tmp_path / "c"
+    result = subprocess.run([sys.executable, "-m", "autograder.grade", str(archive), "--course", str(course),
+                             "--allow-weak-sandbox"], capture_output=True, text=True,
+                            env=_without_bwrap(tmp_path), timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WITHOUT bubblewrap" in result.stderr
+    row = read_grades(course)["alice"]
+    assert float(row["total"]) == 100 and row["sandbox"].startswith("weak")
+    assert "WITHOUT bubblewrap" in (course / "report.html").read_text(encoding="utf-8")
+    assert "没有使用 bubblewrap 沙箱" in feedback(course, "alice")
