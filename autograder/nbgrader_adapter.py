@@ -30,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nbformat.v4 import new_output
+from nbformat.v4 import new_code_cell, new_output
 
 from autograder.course import ASSIGNMENT, DATA_DIR, ROOT
 from autograder.parts import TEST_CELLS
@@ -64,6 +64,30 @@ def _error_outputs(error):
                        traceback=[f"评分时这个单元格出错：{error}"])]
 
 
+def _restore_missing_test_cells(nb, resources):
+    """Puts back the test cells a submission lacks (deleted, or their metadata stripped),
+    from the gradebook's source cells: after the part's solution cell when there is one,
+    else at the end. (nbgrader's own OverwriteCells.add_missing_cells fails when the
+    preceding solution cell is missing too, so it is off in this course's grading.)"""
+    from nbgrader.api import Gradebook
+
+    present = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+    missing = [grade_id for grade_id in TEST_CELLS if grade_id not in present]
+    if not missing:
+        return
+    info = resources["nbgrader"]
+    with Gradebook(info["db_url"]) as gradebook:
+        for grade_id in missing:
+            source = gradebook.find_source_cell(grade_id, info["notebook"], info["assignment"])
+            points = gradebook.find_grade_cell(grade_id, info["notebook"], info["assignment"]).max_score
+            cell = new_code_cell(source.source, metadata={"nbgrader": {
+                "grade": True, "grade_id": grade_id, "locked": True, "points": points,
+                "schema_version": 3, "solution": False, "task": False}})
+            part = grade_id[len("test_"):]
+            after = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == part]
+            nb.cells.insert(after[-1] + 1 if after else len(nb.cells), cell)
+
+
 def _make_sandbox_execute():
     from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -79,6 +103,7 @@ def _make_sandbox_execute():
             self.result = None
 
         def preprocess(self, nb, resources):
+            _restore_missing_test_cells(nb, resources)
             code = [cell for cell in nb.cells if cell.cell_type == "code"]
             cells = [(cell.source, dict(cell.metadata.get("nbgrader", {}))) for cell in code]
             self.result = verify_cells(cells, **self.options)
@@ -237,6 +262,7 @@ class Course:
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.db_url = self.db_url
         config.NbGraderAPI.log_level = "WARN"
+        config.OverwriteCells.add_missing_cells = False  # SandboxExecute restores them (see there)
         coursedir = CourseDirectory(config=config)
         return NbGraderAPI(coursedir=coursedir, config=config)
 
@@ -283,11 +309,12 @@ class Course:
 
     def record_zero(self, student, why):
         """A submission of student with 0 points in every grade cell (nothing to grade)."""
+        import warnings
         from nbgrader.api import Gradebook
 
-        with Gradebook(self.db_url) as gradebook:
+        with Gradebook(self.db_url) as gradebook, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes about nbgrader's new rows
             gradebook.update_or_create_student(student)
-        with Gradebook(self.db_url) as gradebook:
             submission = gradebook.update_or_create_submission(ASSIGNMENT, student)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:

@@ -426,3 +426,20 @@ def test_the_weak_sandbox_grades_only_when_allowed_and_says_so_everywhere(tmp_pa
     assert float(row["total"]) == 100 and row["sandbox"].startswith("weak")
     assert "WITHOUT bubblewrap" in (course / "report.html").read_text(encoding="utf-8")
     assert "没有使用 bubblewrap 沙箱" in feedback(course, "alice")
+
+
+@pytest.mark.slow
+def test_a_notebook_without_the_release_cells_is_graded_with_every_test_cell_restored(tmp_path):
+    """A notebook of the student's own making (no solution or test cells): nbgrader's own
+    restoring of missing cells would fail on it; every test cell is put back and scores 0."""
+    from autograder.nbgrader_adapter import Course, autograded_outputs
+    course = Course(tmp_path / "course")
+    course.prepare()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    course.add_submission("zoe", notebook)
+    result = course.autograde("zoe", {"cell_timeout": 20, "wall_time": 120})
+    assert result.total == 0
+    outputs = autograded_outputs(course.autograded_path("zoe"))
+    assert set(outputs) == set(TEST_CELLS)
+    assert all("没有找到" in " ".join(texts) for texts in outputs.values())
+    assert course.scores()["zoe"] == {g: 0.0 for g in TEST_CELLS}
