@@ -93,6 +93,7 @@ def grade_submission(course_root, student, options, notes, source):
         step = time.monotonic()
         result.scores = dict(verified.scores)
         result.messages = dict(verified.messages)
+        result.mistakes = dict(verified.mistakes)
         result.limits = list(verified.limits)
         result.sandbox = verified.sandbox
         if verified.reason and not verified.limits:  # e.g. the file is not a notebook

@@ -1,4 +1,5 @@
-"""Hidden tests of the mlp_optimizers assignment: one check per graded notebook cell.
+"""Hidden tests of the mlp_optimizers assignment: one check per graded part
+(autograder/parts.py), named by Part.check.
 
 Each autograder cell of the notebook calls, between ``### BEGIN HIDDEN TESTS`` and
 ``### END HIDDEN TESTS``::
@@ -10,91 +11,133 @@ Each autograder cell of the notebook calls, between ``### BEGIN HIDDEN TESTS`` a
 this interpreter) or an ``autograder.sandbox.interface.Student`` such as
 ``autograder.sandbox.proxy.Remote``, whose objects live in a sandboxed process
 (autograder.verify grades that way, so that no check shares an interpreter with the
-student's code). A check reads only the name(s) it grades (``check_affine`` reads
-``Affine``, ``check_adam`` reads ``Adam``, ...), so a bug in one part never costs points
-in another; the one exception is ``check_network``, which grades the student's
-``ThreeLayerNet`` and therefore runs the student's layers and ``initialize_parameters``
-too. Every check compares the student's objects with ``autograder.reference`` on seeded
-random inputs (float32 and float64) and raises ``AssertionError`` with a message in
-Chinese that says what is wrong (function or method, input shape and dtype, which
-quantity, the largest absolute error, the first optimizer step that diverged) without
-showing the reference's code. An exception raised inside the student's code becomes an
-``AssertionError`` whose message starts with ``调用 <name> 时出错``.
+student's code).
 
-How a check talks to the student's code: only through _StudentCode below, i.e. the
-Student interface (lookup, call, getattr, getitem, send, fetch, share, observe). It
+How a check judges: by behaviour. A check is a scenario -- a fixed series of calls on fixed,
+seeded inputs (float32 and float64) -- that records what it observes: the values a call
+returned, the gradients a layer exposes (dW, db), the parameters after each of several
+optimizer steps (non-default hyper-parameters and the defaults, state carried across
+steps), whether an input was left unchanged, whether parameters were updated in place. The
+same scenario runs on the student's code and on autograder.reference; the first
+observation that differs fails the check, with a message in Chinese that says which call,
+on which input, what differs (shape, dtype, values and the largest error, a changed input,
+the first optimizer step that diverged). Nothing else is graded: an optimizer that keeps
+its state in another convention (v with the opposite sign, v without the learning rate)
+earns full points when its parameters follow the same trajectory; the state attributes the
+text names are read only, after a failure, to add a hint.
+
+A check reads only the name it grades (check_affine reads Affine, check_adam reads Adam,
+...), so a mistake costs points only in its own part and in the parts that use it
+(Part.uses: check_network runs the student's ThreeLayerNet with the student's layers and
+initialize_parameters).
+
+Naming the mistake: when a check fails, it runs the same scenario on each known mistake of
+the catalogue (autograder/catalogue.py) for that part -- and, for a part that uses others,
+on their mistakes -- in this process, and compares the student's observations with the
+mistake's with the same tolerances. If one matches everywhere, the message names it (which
+mistake, what it means, what to change) and the failure (CheckFailure) carries its id.
+Valid alternatives pass, so they are never named.
+
+How a check talks to the student's code: only through _Code below, i.e. the Student
+interface (lookup, call, getattr, getitem, send, fetch, share, observe). It
 
 * calls a student function, constructor or method with copies of numpy arrays and plain
   Python values, and fetches copies of the results;
-* reads attributes of the objects such calls returned (dW, db, grads_squared, v, u, s, t,
-  params, layers, lastLayer, lastLayer.loss);
+* reads attributes of the objects such calls returned (dW, db, params, layers, lastLayer,
+  lastLayer.loss; an optimizer's state only for a hint);
 * shares the inputs whose fate it checks (x, W, b, dout of the layers, x of predict, the
-  optimizers' params and grads) and observes them after each call: inputs left unchanged;
-  for an optimizer, the observed params arrays are the parameters that are graded, so an
-  update that puts new arrays into the dict instead of changing the given ones in place
-  leaves them unchanged and fails. These facts never rest on an answer of the student's
-  process (see autograder/sandbox/interface.py).
+  optimizers' params and grads) and observes them after each call: whether an input was
+  left unchanged, and which parameters an optimizer's update changed, are read from the
+  grader's own mapping, never taken from an answer of the student's process (see
+  autograder/sandbox/interface.py). An update that puts new arrays into the params dict
+  leaves the observed arrays unchanged, so its parameters do not move.
 
-It writes into the student's objects in one place only: to see that the network's layers
-use the very arrays of its params, check_network subtracts a delta from each params[key]
-in place (``params[key] -= delta``, in the student's world) and compares predict with a
-reference network holding the changed values. Elsewhere, where the network must be
-evaluated at chosen parameters, the student's parameters are copied into a reference
-network.
+It writes into the student's objects in two places: to make every run of the network
+scenario start from numpy's same global random state it seeds the student's np.random
+before each call of initialize_parameters, and to see that the network's layers use the
+very arrays of its params, it subtracts a delta from each params[key] in place
+(``params[key] -= delta``, in the student's world) and compares predict.
 """
-import functools
 import linecache
+import logging
 import os
+import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from autograder import reference
 from autograder.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
+from autograder.parts import PARTS
 from autograder.sandbox.interface import Direct, NotTransferable, Student, StudentError
 
-__all__ = [
-    "check_initialize_parameters", "check_leaky_relu", "check_affine", "check_network",
-    "check_adagrad", "check_rmsprop", "check_momentum", "check_nesterov", "check_adam",
-    "check_adabelief",
-]
+log = logging.getLogger(__name__)
 
 DTYPES = (np.float64, np.float32)
 # Relative tolerance per dtype, applied to a scale that includes the largest value of the
 # compared array (see _max_error): a different but exact way of computing (np.maximum,
-# einsum, in-place state updates) passes, a wrong formula does not.
+# einsum, in-place state updates, another state convention) passes, a wrong formula does not.
 RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
+INIT_RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
+# The smallest "largest value" of an array that scales the tolerance: an array of values
+# that cancel to about 0 (a sum over the wrong axis of a softmax gradient) compares with
+# rounding noise in mind; arrays of the reference's inputs are far above these.
+SCALE_FLOOR = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-6}
 # Numerical gradients (float64, centered differences) against analytic ones.
 GRADCHECK_TOL = {"layer": 1e-7, "network": 1e-6}
 OPTIMIZER_STEPS = 6
+# The state of numpy's global generator each call of initialize_parameters starts from,
+# so that a function that forgets to seed gives the same numbers in every run.
+GLOBAL_SEED = 12345
+
+
+class CheckFailure(AssertionError):
+    """A failed check: str() is the Chinese message; mistake is the id of the catalogue
+    entry (autograder/catalogue.py) whose behaviour the student's code showed, or None."""
+
+    def __init__(self, message, mistake=None):
+        super().__init__(message)
+        self.mistake = mistake
 
 
 # --------------------------------------------------------------------------------------
-# Talking to the student's code. Every interaction goes through _StudentCode, which turns
-# the student's exceptions and untransferable values into failures with a message.
+# Talking to the code under test. Every interaction goes through _Code, which turns the
+# code's exceptions and untransferable values into a _Stop: the scenario cannot go on.
 # --------------------------------------------------------------------------------------
 
-class _StudentCode:
-    """The student's code behind a Student interface (Direct for a mapping ns)."""
+class _Stop(Exception):
+    """The code under test cannot go on. message: the Chinese failure; key: what happened,
+    comparable between two codes (a mistake that raises the same error at the same point
+    matches); cause: the student's exception, if any."""
+
+    def __init__(self, message, key, cause=None):
+        super().__init__(message)
+        self.message, self.key, self.cause = message, key, cause
+
+
+class _Code:
+    """The code under test behind a Student interface (Direct for a mapping ns)."""
 
     def __init__(self, ns):
         self.student = ns if isinstance(ns, Student) else Direct(ns)
 
     def lookup(self, name):
-        """The Ref of name, or a failure telling the student to run the cell that defines it."""
+        """The Ref of name, or a stop telling the student to run the cell that defines it."""
         try:
             return self.student.lookup(name)
         except KeyError:
-            raise AssertionError(f"没有找到 {name} 的定义：请先运行定义 {name} 的代码单元，"
-                                 f"并且不要修改它的名字。") from None
+            raise _Stop(f"没有找到 {name} 的定义：请先运行定义 {name} 的代码单元，并且不要修改它的名字。",
+                        ("missing", name)) from None
 
     def call(self, what, fn, *args, **kwargs):
-        """fn(*args, **kwargs) -> Ref; an exception inside the student's code becomes a failure."""
+        """fn(*args, **kwargs) -> Ref; an exception inside the code becomes a stop."""
         try:
             return self.student.call(fn, *args, **kwargs)
         except StudentError as e:
-            raise AssertionError(f"调用 {what} 时出错: {e.type_name}: {e.message}") \
-                from (e.__cause__ or e)
+            raise _Stop(f"调用 {what} 时出错：{e.type_name}: {e.message}", ("raised", what, e.type_name),
+                        e.__cause__ or e) from None
 
     def attr(self, obj, name, owner):
         """obj.name -> Ref; owner names obj in the message (e.g. "Affine")."""
@@ -102,9 +145,10 @@ class _StudentCode:
             return self.student.getattr(obj, name)
         except StudentError as e:
             if e.type_name == "AttributeError":
-                raise AssertionError(f"{owner} 对象没有属性 {name}（请不要修改它的名字）。") from None
-            raise AssertionError(f"读取 {owner}.{name} 时出错: {e.type_name}: {e.message}") \
-                from (e.__cause__ or e)
+                raise _Stop(f"{owner} 对象没有属性 {name}（请不要修改它的名字）。",
+                            ("no attribute", owner, name)) from None
+            raise _Stop(f"读取 {owner}.{name} 时出错：{e.type_name}: {e.message}",
+                        ("raised", f"{owner}.{name}", e.type_name), e.__cause__ or e) from None
 
     def method(self, obj, name, what, *args, **kwargs):
         """obj.name(*args, **kwargs) -> Ref; what names the method (e.g. "Affine.forward")."""
@@ -115,8 +159,8 @@ class _StudentCode:
         try:
             return self.student.getitem(obj, key)
         except StudentError as e:
-            raise AssertionError(f"调用 {what} 时出错: {e.type_name}: {e.message}") \
-                from (e.__cause__ or e)
+            raise _Stop(f"调用 {what} 时出错：{e.type_name}: {e.message}", ("raised", what, e.type_name),
+                        e.__cause__ or e) from None
 
     def get(self, ref, what):
         """A local copy of the value behind ref; what names it in the message when it is not
@@ -124,26 +168,60 @@ class _StudentCode:
         try:
             return self.student.fetch(ref)
         except NotTransferable as e:
-            raise AssertionError(f"{what}：应为 numpy 数组、数，或由它们组成的 list/tuple/dict，"
-                                 f"实际得到 {e.type_name}。") from None
-
-    def put(self, value):
-        """A copy of value in the student's world -> Ref."""
-        return self.student.send(value)
+            raise _Stop(f"{what}：应为 numpy 数组、数，或由它们组成的 list/tuple/dict，实际得到 {e.type_name}。",
+                        ("not transferable", what, e.type_name)) from None
 
     def share(self, value):
-        """A copy of value in the student's world whose arrays the check can observe -> Ref."""
+        """A copy of value in the code's world whose arrays the check can observe -> Ref."""
         return self.student.share(value)
 
     def observe(self, ref):
-        """The current value of what share() gave the student (arrays copied), as the grader
+        """The current value of what share() gave the code (arrays copied), as the grader
         sees it. Called right after the call that may have changed it."""
         return self.student.observe(ref)
 
+    def seed_global_random(self, seed):
+        """np.random.seed(seed) in the code's world, if its np is numpy; else nothing."""
+        try:
+            random = self.student.getattr(self.student.lookup("np"), "random")
+            self.student.call(self.student.getattr(random, "seed"), seed)
+        except (KeyError, StudentError):
+            pass
+
+    def local(self, ref):
+        """The object behind ref, for code that runs in this process (the reference and
+        the catalogue's entries only)."""
+        if not isinstance(self.student, Direct):
+            raise TypeError("local() is only for code in this process")
+        return self.student._own(ref)
+
 
 # --------------------------------------------------------------------------------------
-# Comparing results
+# Observations, and how two of them compare
 # --------------------------------------------------------------------------------------
+
+@dataclass
+class _Obs:
+    """One observation of a scenario: kind says how it compares (_COMPARE); what and where
+    name it in messages; value is what was observed; options say how to compare it."""
+    kind: str
+    what: str
+    where: str
+    value: object
+    options: dict = field(default_factory=dict)
+
+
+class _Record:
+    """What a scenario observed on one code: items (_Obs in order), stop (the _Stop that
+    ended it early, or None), given (what later runs need from this one: the network's
+    parameters)."""
+
+    def __init__(self):
+        self.items, self.stop, self.given = [], None, {}
+
+    def add(self, kind, what, where, value, **options):
+        self.items.append(_Obs(kind, what, where, value, options))
+
 
 def _dtype_name(dtype):
     return np.dtype(dtype).name
@@ -160,125 +238,279 @@ def _call_text(name, args=(), kwargs=None):
 def _max_error(actual, expected, rtol, scale=None):
     """Largest |actual - expected| if some element is off by more than rtol * scale, else None.
 
-    scale defaults to |expected| + max|expected| (elementwise): rounding differences of
-    an equivalent computation are far below rtol of the array's largest value.
+    scale defaults to |expected| + max|expected| (elementwise; max|expected| at least
+    SCALE_FLOOR of expected's dtype): rounding differences of an equivalent computation are
+    far below rtol of the array's largest value. Elements
+    that are not finite in expected must be the same (nan for nan, inf for inf) in actual.
     """
+    floor = SCALE_FLOOR.get(np.asarray(expected).dtype, 0.0)
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
+    finite = np.isfinite(e)
+    if not np.all(finite):
+        if not np.array_equal(a[~finite], e[~finite], equal_nan=True):
+            return float("inf")
+        a, e = a[finite], e[finite]
+        if scale is not None:
+            scale = np.broadcast_to(scale, finite.shape)[finite]
     if scale is None:
-        scale = np.abs(e) + np.max(np.abs(e), initial=0.0)
+        scale = np.abs(e) + max(np.max(np.abs(e), initial=0.0), floor)
     error = np.abs(a - e)
     if np.all(error <= rtol * scale):
         return None
     return float(np.max(error))
 
 
-def _check_array(actual, expected, what, where, rtol=None, scale=None, hint="", shape_hint=""):
-    """actual must be an ndarray with expected's shape, dtype and values (within rtol).
-    hint is added to a message about wrong values, shape_hint to one about a wrong shape."""
+def _array_difference(actual, expected, what, where, rtol=None, scale=None, hint="", shape_hint="",
+                      fact=None):
+    """None if actual is an ndarray with expected's shape, dtype and values (within rtol),
+    else (fact, hint) for the message. fact replaces the generic fact of any difference."""
+    def differs(text, text_hint=hint):
+        return (fact or text), text_hint
+    if not isinstance(expected, np.ndarray):
+        return None if _same_value(actual, expected) else differs(f"{what}：与预期不同（{where}）。")
     if not isinstance(actual, np.ndarray):
-        raise AssertionError(f"{what}：应该是 numpy 数组，实际得到 {type(actual).__name__}（{where}）。")
+        return differs(f"{what}：应该是 numpy 数组，实际得到 {type(actual).__name__}（{where}）。", "")
     if actual.shape != expected.shape:
-        raise AssertionError(f"{what}：形状应为 {expected.shape}，实际为 {actual.shape}（{where}）。"
-                             f"{shape_hint}")
+        return differs(f"{what}：形状应为 {expected.shape}，实际为 {actual.shape}（{where}）。", shape_hint)
     if actual.dtype != expected.dtype:
-        raise AssertionError(f"{what}：dtype 应为 {_dtype_name(expected.dtype)}，"
-                             f"实际为 {_dtype_name(actual.dtype)}（{where}）。输入是什么 dtype，"
-                             f"结果就应该保持什么 dtype。")
+        return differs(f"{what}：dtype 应为 {_dtype_name(expected.dtype)}，实际为 {_dtype_name(actual.dtype)}"
+                       f"（{where}）。", "输入是什么 dtype，结果就应该保持什么 dtype。")
     if not np.all(np.isfinite(actual)) and np.all(np.isfinite(expected)):
-        raise AssertionError(f"{what}：出现了 nan 或 inf（{where}）。{hint}")
-    if rtol is None:
-        rtol = RTOL[expected.dtype]
-    error = _max_error(actual, expected, rtol, scale)
+        return differs(f"{what}：出现了 nan 或 inf（{where}）。")
+    error = _max_error(actual, expected, RTOL.get(expected.dtype, 1e-10) if rtol is None else rtol, scale)
     if error is not None:
-        raise AssertionError(f"{what}：数值不正确（{where}；最大绝对误差 {error:.3g}）。{hint}")
+        return differs(f"{what}：数值不正确（{where}；最大绝对误差 {error:.3g}）。")
+    return None
 
 
-def _check_unchanged(array, before, what, name, where):
-    """An input the check shared, observed after the call, must still equal the local
-    original (which the student's code never saw)."""
-    if (not isinstance(array, np.ndarray) or array.shape != before.shape
-            or array.dtype != before.dtype or not np.array_equal(array, before, equal_nan=True)):
-        raise AssertionError(f"输入被修改了：{what} 改变了传入的 {name}（{where}）。"
-                             f"请不要原地修改输入数组，需要时先 copy()。")
-
-
-def _check_scalar(actual, expected, what, where, rtol):
-    if np.ndim(actual) != 0:
-        raise AssertionError(f"{what} 应该返回一个标量，实际得到形状为 {np.shape(actual)} 的值（{where}）。")
+def _same_value(a, b):
+    """a and b hold the same values (arrays within float32 rounding; nan equals nan)."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return set(a) == set(b) and all(_same_value(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if a.dtype.kind not in "fc":
+            return np.array_equal(a, b)
+        return _max_error(a, b, RTOL.get(b.dtype, 1e-10)) is None
     try:
-        value = float(actual)
-    except Exception as e:
-        raise AssertionError(f"{what} 应该返回一个数，实际得到 {type(actual).__name__}（{where}）。") from e
-    if not abs(value - expected) <= rtol * (abs(expected) + 1e-12):
-        raise AssertionError(f"{what}：值不正确（{where}；得到 {value:.6g}，"
-                             f"误差 {abs(value - expected):.3g}）。")
+        if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+            return _max_error(a, b, 1e-10) is None
+        return bool(a == b)
+    except Exception:
+        return False
 
+
+def _identical(a, b):
+    """Exactly the same arrays (a dict of named arrays, or one array)."""
+    if isinstance(b, Mapping):
+        return isinstance(a, Mapping) and set(a) == set(b) and all(_identical(a[k], b[k]) for k in b)
+    return (isinstance(a, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
+            and np.array_equal(a, b, equal_nan=True))
+
+
+def _compare_array(actual, expected):
+    return _array_difference(actual.value, expected.value, expected.what, expected.where, **expected.options)
+
+
+def _compare_keys(actual, expected):
+    """A returned dict's keys (value: the sorted keys, None when it is no dict)."""
+    return None if actual.value == expected.value else (expected.options["message"], "")
+
+
+def _compare_unchanged(actual, expected):
+    """Inputs (a dict name -> array observed after the call) left as they were given."""
+    original = expected.options["original"]
+    if _identical(expected.value, original):
+        for name, array in original.items():
+            if not _identical(actual.value.get(name), array):
+                return (f"输入被修改了：{expected.what} 改变了传入的 {name}（{expected.where}）。",
+                        "请不要原地修改输入数组，需要时先 copy()。")
+        return None
+    # the expected code changes its input too (a catalogued mistake): the same way?
+    return None if _same_value(actual.value, expected.value) else ("输入被改成了不同的值。", "")
+
+
+def _compare_scalar(actual, expected):
+    what, where, value, rtol = expected.what, expected.where, actual.value, expected.options["rtol"]
+    if np.ndim(value) != 0:
+        return f"{what} 应该返回一个标量，实际得到形状为 {np.shape(value)} 的值（{where}）。", ""
+    try:
+        value = float(value)
+    except Exception:
+        return f"{what} 应该返回一个数，实际得到 {type(actual.value).__name__}（{where}）。", ""
+    want = float(expected.value)
+    if np.isnan(want) and np.isnan(value):
+        return None
+    if not abs(value - want) <= rtol * (abs(want) + 1e-12):
+        return f"{what}：值不正确（{where}；得到 {value:.6g}，误差 {abs(value - want):.3g}）。", ""
+    return None
+
+
+def _compare_numeric(actual, expected):
+    """A gradient (value: an array, or a dict of arrays) against the numerical gradient of
+    the same code (options numeric): the student's must agree when the expected code's does."""
+    tol = expected.options["tol"]
+
+    def errors(obs):
+        value, numeric = obs.value, obs.options["numeric"]
+        if not isinstance(numeric, Mapping):
+            value, numeric = {"": value}, {"": numeric}
+        if not isinstance(value, Mapping) or set(value) != set(numeric):
+            return {"": float("inf")}
+        return {k: (rel_error(value[k], numeric[k]) if np.shape(value[k]) == np.shape(numeric[k])
+                    else float("inf")) for k in numeric}
+
+    expected_errors = errors(expected)
+    if all(e < tol for e in expected_errors.values()):
+        for key, error in errors(actual).items():
+            if not error < tol:
+                what = expected.what.format(key=key)
+                if error == float("inf"):
+                    return f"{what}：形状不正确（{expected.where}）。", ""
+                return f"{what}与数值梯度不一致（{expected.where}；相对误差 {error:.3g}）。", ""
+        return None
+    return None if _same_value(actual.value, expected.value) else ("梯度不同。", "")
+
+
+def _compare_init(actual, expected):
+    """The dict initialize_parameters returned: keys, then each array (shape, dtype, values)."""
+    call, params, want = expected.what, actual.value, expected.value
+    if not isinstance(params, Mapping):
+        return f"{call} 应返回一个字典，实际得到 {type(params).__name__}。", ""
+    if set(params) != set(want):
+        return f"{call} 返回的字典的键应为 {sorted(want)}，实际为 {sorted(params)}。", ""
+    for key in want:
+        hint = ("偏置应初始化为全 0。" if key.startswith("b") else
+                "请检查：只在开头调用一次 np.random.seed(1)；按 W1、W2、W3 的顺序用 np.random.randn 生成；"
+                "乘以 weight_init_std。")
+        difference = _array_difference(params[key], want[key], f"{call} 返回的 {key}", expected.where,
+                                       rtol=INIT_RTOL.get(want[key].dtype, 1e-12), scale=np.abs(want[key]),
+                                       hint=hint)
+        if difference:
+            return difference
+    return None
+
+
+def _compare_structure(actual, expected):
+    """A params dict: the keys, and each value an array of the expected shape and dtype."""
+    call, params, want = expected.what, actual.value, expected.value
+    if not isinstance(params, Mapping):
+        return f"{call} 的 params 应该是字典，实际为 {type(params).__name__}。", ""
+    if set(params) != set(want):
+        return f"{call} 的 params 的键应为 {sorted(want)}，实际为 {sorted(params)}。", ""
+    for key, value in want.items():
+        got = params[key]
+        if not isinstance(got, np.ndarray) or got.shape != value.shape or got.dtype != value.dtype:
+            return (f"{call} 的 params['{key}'] 应为形状 {value.shape}、dtype {_dtype_name(value.dtype)} 的数组，"
+                    f"实际为 {getattr(got, 'shape', type(got).__name__)}、"
+                    f"{_dtype_name(got.dtype) if isinstance(got, np.ndarray) else '-'}。",
+                    "ThreeLayerNet 用 initialize_parameters 初始化参数。")
+    return None
+
+
+def _compare_last_loss(actual, expected):
+    """lastLayer.loss after loss(): the loss that was returned (value: (lastLayer.loss, loss))."""
+    def consistent(value):
+        last, returned = value
+        try:
+            return last is not None and np.ndim(last) == 0 and float(last) == float(returned)
+        except (TypeError, ValueError):
+            return False
+    if consistent(expected.value) == consistent(actual.value):
+        return None
+    return (f"ThreeLayerNet.loss 应通过 self.lastLayer.forward 计算损失（之后 lastLayer.loss 应等于返回的损失；"
+            f"{expected.where}）。", "gradient 的反向传播要用到 lastLayer 在正向传播时保存的结果。")
+
+
+def _compare_params(actual, expected):
+    """An optimizer's parameters after a step, as the grader observes them (value: dict
+    key -> array; options before: the observed parameters before the step, scale: per key)."""
+    name, where = expected.options["name"], expected.where
+    got, want = actual.value, expected.value
+    before, expected_before = actual.options["before"], expected.options["before"]
+    for key in want:
+        moved = not np.array_equal(want[key], expected_before[key], equal_nan=True)
+        if moved and np.array_equal(got[key], before[key], equal_nan=True):
+            return (f"参数没有原地更新（请使用 -= ）：{name}.update 之后，传入的 params['{key}'] 这个数组没有改变"
+                    f"（{where}）。",
+                    "写成 params[key] = params[key] - ... 会让字典指向一个新数组，而网络的各层持有原来的数组，"
+                    "它们看不到这次更新。")
+    for key in want:
+        difference = _array_difference(got[key], want[key], f"{name}.update 之后的 params['{key}']", where,
+                                       scale=expected.options["scale"][key], hint=expected.options["hint"])
+        if difference:
+            return difference
+    return None
+
+
+_COMPARE = {"array": _compare_array, "unchanged": _compare_unchanged, "scalar": _compare_scalar,
+            "numeric": _compare_numeric, "init": _compare_init, "structure": _compare_structure,
+            "last_loss": _compare_last_loss, "params": _compare_params, "keys": _compare_keys}
+
+
+def _first_difference(student, expected):
+    """(fact, hint, cause, the expected _Obs or None) of the first observation where the
+    student's record differs from the expected one, or None when they agree."""
+    for i, want in enumerate(expected.items):
+        if i >= len(student.items):
+            stop = student.stop
+            return stop.message, "", stop.cause, want
+        if want.kind == "state":
+            continue
+        difference = _COMPARE[want.kind](student.items[i], want)
+        if difference:
+            return difference[0], difference[1], None, want
+    if student.stop is not None and expected.stop is None:
+        return student.stop.message, "", student.stop.cause, None
+    return None
+
+
+def _matches(student, other):
+    """The two records agree everywhere: the same observations, and the same stop if any."""
+    if len(student.items) != len(other.items) or (student.stop is None) != (other.stop is None):
+        return False
+    if student.stop is not None and student.stop.key != other.stop.key:
+        return False
+    return all(want.kind == "state" or _COMPARE[want.kind](got, want) is None
+               for got, want in zip(student.items, other.items))
+
+
+# --------------------------------------------------------------------------------------
+# Scenarios: what each check does. scenario(code, record, part, given, **options) calls the
+# code under test and records what it observes; given holds what the student's run
+# recorded in record.given (the network's parameters), for the runs of the expected codes.
+# --------------------------------------------------------------------------------------
 
 def _away_from_zero(rng, shape):
     """Random values with 0.1 <= |x| <= 2: a nudge of 1e-5 never crosses LeakyReLU's kink."""
     return rng.uniform(0.1, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
-# --------------------------------------------------------------------------------------
-# initialize_parameters
-# --------------------------------------------------------------------------------------
-
-def check_initialize_parameters(ns):
-    """Shapes, dtype (float32 default, float64 on request), zero biases, and the values of
-    the reference (np.random.seed(1), then W1, W2, W3 in order, times weight_init_std)."""
-    code = _StudentCode(ns)
-    initialize_parameters = code.lookup("initialize_parameters")
-    # The student's function and the reference seed numpy's global generator: in the
-    # notebook's kernel (Direct) that is the notebook's generator too.
-    saved_state = np.random.get_state()
-    try:
-        cases = [((5, 4, 3, 0.5), None), ((784, 300, 10, 0.01), None),
-                 ((5, 4, 3, 0.5), np.float64), ((6, 2, 7, 0.1), np.float32)]
-        for args, dtype in cases:
-            kwargs = {} if dtype is None else {"dtype": dtype}
-            call = _call_text("initialize_parameters", args, kwargs)
-            params = code.get(code.call(call, initialize_parameters, *args, **kwargs),
-                              f"{call} 的返回值")
-            expected = reference.initialize_parameters(*args, **kwargs)
-            _check_initial_params(params, expected, call, weight_init_std=args[3])
-    finally:
-        np.random.set_state(saved_state)
+def _initialize_parameters_scenario(code, record, part, given):
+    """Several sizes, scales and dtypes (float32 by default, float64 on request); each call
+    starts from the same state of numpy's global generator."""
+    initialize_parameters = code.lookup(part.name)
+    cases = [((5, 4, 3, 0.5), None), ((784, 300, 10, 0.01), None),
+             ((5, 4, 3, 0.5), np.float64), ((6, 2, 7, 0.1), np.float32)]
+    for args, dtype in cases:
+        kwargs = {} if dtype is None else {"dtype": dtype}
+        call = _call_text(part.name, args, kwargs)
+        code.seed_global_random(GLOBAL_SEED)
+        params = code.get(code.call(call, initialize_parameters, *args, **kwargs), f"{call} 的返回值")
+        record.add("init", call, f"dtype {_dtype_name(dtype or np.float32)}", params)
 
 
-def _check_initial_params(params, expected, call, weight_init_std):
-    if not isinstance(params, Mapping):
-        raise AssertionError(f"{call} 应返回一个字典，实际得到 {type(params).__name__}。")
-    if set(params) != set(expected):
-        raise AssertionError(f"{call} 返回的字典的键应为 {sorted(expected)}，实际为 {sorted(params)}。")
-    rtol = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
-    for key in reference.PARAM_KEYS:
-        value, want = params[key], expected[key]
-        what = f"{call} 返回的 {key}"
-        if key.startswith("b"):
-            _check_array(value, want, what, f"dtype {_dtype_name(want.dtype)}",
-                         hint="偏置应初始化为全 0。")
-            continue
-        hint = (f"请先调用一次 np.random.seed(1)（只调用一次），再按 W1、W2、W3 的顺序用 "
-                f"np.random.randn 生成，并乘以 weight_init_std。")
-        if (isinstance(value, np.ndarray) and value.shape == want.shape
-                and value.dtype == want.dtype and np.all(np.isfinite(value))):
-            if _max_error(value, want / weight_init_std, 1e-5, np.abs(want / weight_init_std)) is None:
-                raise AssertionError(f"{what}：数值不正确，没有乘以 weight_init_std。")
-        _check_array(value, want, what, f"dtype {_dtype_name(want.dtype)}",
-                     rtol=rtol[want.dtype], scale=np.abs(want), hint=hint)
-
-
-# --------------------------------------------------------------------------------------
-# LeakyRelu
-# --------------------------------------------------------------------------------------
-
-def check_leaky_relu(ns):
-    """forward and backward against the reference on several shapes in float32 and float64
-    (one layer object reused, as in a network), inputs unchanged, and backward against a
-    numerical gradient in float64. Inputs are never exactly 0 (either convention is fine)."""
-    code = _StudentCode(ns)
-    LeakyRelu = code.lookup("LeakyRelu")
+def _leaky_relu_scenario(code, record, part, given):
+    """forward and backward on several shapes in float32 and float64 (one layer object
+    reused, as in a network), inputs unchanged, and backward against a numerical gradient of
+    forward in float64. Inputs are never exactly 0 (either convention is fine)."""
+    LeakyRelu = code.lookup(part.name)
     rng = np.random.default_rng(20240601)
     layer = code.call("LeakyRelu()", LeakyRelu)
     for shape in [(4, 5), (3, 2, 4), (7,)]:
@@ -286,131 +518,86 @@ def check_leaky_relu(ns):
             where = f"输入形状 {shape}，dtype {_dtype_name(dtype)}"
             x = _away_from_zero(rng, shape).astype(dtype)
             dout = rng.standard_normal(shape).astype(dtype)
-            expected_layer = reference.LeakyRelu()
-            expected_out = expected_layer.forward(x.copy())
-            expected_dx = expected_layer.backward(dout.copy())
-
             x_sent = code.share(x)
             out = code.method(layer, "forward", "LeakyRelu.forward", x_sent)
-            _check_unchanged(code.observe(x_sent), x, "LeakyRelu.forward", "x", where)
-            out = code.get(out, "LeakyRelu.forward 的输出")
-            _check_array(out, expected_out, "LeakyRelu.forward 的输出", where,
-                         hint="x > 0 时输出 x，x <= 0 时输出 alpha * x。")
-
+            record.add("unchanged", "LeakyRelu.forward", where, {"x": code.observe(x_sent)}, original={"x": x})
+            record.add("array", "LeakyRelu.forward 的输出", where, code.get(out, "LeakyRelu.forward 的输出"),
+                       hint="x > 0 时输出 x，x <= 0 时输出 alpha * x。")
             dout_sent = code.share(dout)
             dx = code.method(layer, "backward", "LeakyRelu.backward", dout_sent)
-            _check_unchanged(code.observe(dout_sent), dout, "LeakyRelu.backward", "dout", where)
-            _check_unchanged(code.observe(x_sent), x, "LeakyRelu.backward", "x", where)
-            dx = code.get(dx, "LeakyRelu.backward 返回的 dx")
-            _check_array(dx, expected_dx, "LeakyRelu.backward 返回的 dx", where,
-                         hint="x > 0 处梯度为 dout，x <= 0 处为 alpha * dout"
-                              "（按上一次 forward 的输入 x 判断）。")
+            record.add("unchanged", "LeakyRelu.backward", where,
+                       {"dout": code.observe(dout_sent), "x": code.observe(x_sent)}, original={"dout": dout, "x": x})
+            record.add("array", "LeakyRelu.backward 返回的 dx", where, code.get(dx, "LeakyRelu.backward 返回的 dx"),
+                       hint="x > 0 处梯度为 dout，x <= 0 处为 alpha * dout（按上一次 forward 的输入 x 判断）。")
 
     shape = (4, 6)
     x = _away_from_zero(rng, shape)
     dout = rng.standard_normal(shape)
     layer = code.call("LeakyRelu()", LeakyRelu)
     code.method(layer, "forward", "LeakyRelu.forward", x)
-    dx = code.get(code.method(layer, "backward", "LeakyRelu.backward", dout),
-                  "LeakyRelu.backward 返回的 dx")
+    dx = code.get(code.method(layer, "backward", "LeakyRelu.backward", dout), "LeakyRelu.backward 返回的 dx")
 
     def forward(x_):
         out = code.method(code.call("LeakyRelu()", LeakyRelu), "forward", "LeakyRelu.forward", x_)
         return code.get(out, "LeakyRelu.forward 的输出")
 
-    dx_num = numerical_gradient_array(forward, x, dout)
-    error = rel_error(dx, dx_num)
-    if not error < GRADCHECK_TOL["layer"]:
-        raise AssertionError(f"LeakyRelu.backward 的 dx 与数值梯度不一致（输入形状 {shape}，float64；"
-                             f"相对误差 {error:.3g}）。")
+    record.add("numeric", "LeakyRelu.backward 的 dx ", f"输入形状 {shape}，float64", dx,
+               numeric=numerical_gradient_array(forward, x, dout), tol=GRADCHECK_TOL["layer"])
 
 
-# --------------------------------------------------------------------------------------
-# Affine
-# --------------------------------------------------------------------------------------
-
-def check_affine(ns):
-    """forward (out), backward (dx, dW, db) against the reference for 2-D and 3-D inputs in
-    float32 and float64, inputs (x, W, b, dout) unchanged, and dx, dW, db against numerical
-    gradients in float64."""
-    code = _StudentCode(ns)
-    Affine = code.lookup("Affine")
+def _affine_scenario(code, record, part, given):
+    """forward (out), backward (dx, dW, db) for 2-D and 3-D inputs in float32 and float64,
+    inputs (x, W, b, dout) unchanged, and dx, dW, db against numerical gradients of forward
+    in float64."""
+    Affine = code.lookup(part.name)
     rng = np.random.default_rng(20240602)
     # (x shape, M): D != M and N != M, so that a transposed dW or a sum over the wrong
     # axis changes the shape.
     for x_shape, M in [((5, 4), 3), ((3, 2, 2), 5), ((1, 6), 2)]:
         D = int(np.prod(x_shape[1:]))
         for dtype in DTYPES:
-            where = (f"x 形状 {x_shape}，W 形状 {(D, M)}，b 形状 {(M,)}，"
-                     f"dtype {_dtype_name(dtype)}")
-            x = rng.standard_normal(x_shape).astype(dtype)
-            W = rng.standard_normal((D, M)).astype(dtype)
-            b = rng.standard_normal(M).astype(dtype)
+            where = f"x 形状 {x_shape}，W 形状 {(D, M)}，b 形状 {(M,)}，dtype {_dtype_name(dtype)}"
+            inputs = {"x": rng.standard_normal(x_shape).astype(dtype), "W": rng.standard_normal((D, M)).astype(dtype),
+                      "b": rng.standard_normal(M).astype(dtype)}
             dout = rng.standard_normal((x_shape[0], M)).astype(dtype)
-            expected_layer = reference.Affine(W.copy(), b.copy())
-            expected_out = expected_layer.forward(x.copy())
-            expected_dx = expected_layer.backward(dout.copy())
-
-            inputs = {"x": x, "W": W, "b": b}
             sent = {name: code.share(a) for name, a in inputs.items()}
             layer = code.call("Affine(W, b)", Affine, sent["W"], sent["b"])
             out = code.method(layer, "forward", "Affine.forward", sent["x"])
-            for name, a in inputs.items():
-                _check_unchanged(code.observe(sent[name]), a, "Affine.forward", name, where)
-            _check_array(code.get(out, "Affine.forward 的输出"), expected_out, "Affine.forward 的输出", where)
-
-            inputs["dout"] = dout
-            sent["dout"] = code.share(dout)
+            record.add("unchanged", "Affine.forward", where, {n: code.observe(r) for n, r in sent.items()},
+                       original=dict(inputs))
+            record.add("array", "Affine.forward 的输出", where, code.get(out, "Affine.forward 的输出"))
+            inputs["dout"], sent["dout"] = dout, code.share(dout)
             dx = code.method(layer, "backward", "Affine.backward", sent["dout"])
-            for name, a in inputs.items():
-                _check_unchanged(code.observe(sent[name]), a, "Affine.backward", name, where)
-            dx = code.get(dx, "Affine.backward 返回的 dx")
-            _check_array(dx, expected_dx, "Affine.backward 返回的 dx", where,
-                         shape_hint="dx 的形状应与 forward 的输入 x 相同。")
-            _check_array(code.get(code.attr(layer, "dW", "Affine"), "Affine.dW"), expected_layer.dW,
-                         "Affine.backward 之后的 dW", where, shape_hint="dW 的形状应与 W 相同。")
-            _check_array(code.get(code.attr(layer, "db", "Affine"), "Affine.db"), expected_layer.db,
-                         "Affine.backward 之后的 db", where,
-                         shape_hint="db 的形状应与 b 相同（对 batch 维求和）。")
+            record.add("unchanged", "Affine.backward", where, {n: code.observe(r) for n, r in sent.items()},
+                       original=dict(inputs))
+            record.add("array", "Affine.backward 返回的 dx", where, code.get(dx, "Affine.backward 返回的 dx"),
+                       shape_hint="dx 的形状应与 forward 的输入 x 相同。")
+            record.add("array", "Affine.backward 之后的 dW", where,
+                       code.get(code.attr(layer, "dW", "Affine"), "Affine.dW"), shape_hint="dW 的形状应与 W 相同。")
+            record.add("array", "Affine.backward 之后的 db", where,
+                       code.get(code.attr(layer, "db", "Affine"), "Affine.db"),
+                       shape_hint="db 的形状应与 b 相同（对 batch 维求和）。")
 
     for x_shape, M in [((4, 5), 3), ((2, 3, 2), 4)]:
-        _check_affine_numerically(code, Affine, rng, x_shape, M)
+        D = int(np.prod(x_shape[1:]))
+        x, W, b = rng.standard_normal(x_shape), rng.standard_normal((D, M)), rng.standard_normal(M)
+        dout = rng.standard_normal((x_shape[0], M))
 
+        def out(x_, W_, b_):
+            layer_ = code.call("Affine(W, b)", Affine, W_, b_)
+            return code.get(code.method(layer_, "forward", "Affine.forward", x_), "Affine.forward 的输出")
 
-def _check_affine_numerically(code, Affine, rng, x_shape, M):
-    D = int(np.prod(x_shape[1:]))
-    x = rng.standard_normal(x_shape)
-    W = rng.standard_normal((D, M))
-    b = rng.standard_normal(M)
-    dout = rng.standard_normal((x_shape[0], M))
-    where = f"x 形状 {x_shape}，W 形状 {(D, M)}，float64"
+        layer = code.call("Affine(W, b)", Affine, W, b)
+        code.method(layer, "forward", "Affine.forward", x)
+        analytic = {"dx": code.get(code.method(layer, "backward", "Affine.backward", dout), "Affine.backward 返回的 dx"),
+                    "dW": code.get(code.attr(layer, "dW", "Affine"), "Affine.dW"),
+                    "db": code.get(code.attr(layer, "db", "Affine"), "Affine.db")}
+        numeric = {"dx": numerical_gradient_array(lambda x_: out(x_, W, b), x, dout),
+                   "dW": numerical_gradient_array(lambda W_: out(x, W_, b), W, dout),
+                   "db": numerical_gradient_array(lambda b_: out(x, W, b_), b, dout)}
+        record.add("numeric", "Affine.backward 的 {key} ", f"x 形状 {x_shape}，W 形状 {(D, M)}，float64",
+                   analytic, numeric=numeric, tol=GRADCHECK_TOL["layer"])
 
-    def out(x_, W_, b_):
-        layer = code.call("Affine(W, b)", Affine, W_, b_)
-        return code.get(code.method(layer, "forward", "Affine.forward", x_), "Affine.forward 的输出")
-
-    layer = code.call("Affine(W, b)", Affine, W, b)
-    code.method(layer, "forward", "Affine.forward", x)
-    analytic = {"dx": code.get(code.method(layer, "backward", "Affine.backward", dout),
-                               "Affine.backward 返回的 dx"),
-                "dW": code.get(code.attr(layer, "dW", "Affine"), "Affine.dW"),
-                "db": code.get(code.attr(layer, "db", "Affine"), "Affine.db")}
-    numeric = {"dx": numerical_gradient_array(lambda x_: out(x_, W, b), x, dout),
-               "dW": numerical_gradient_array(lambda W_: out(x, W_, b), W, dout),
-               "db": numerical_gradient_array(lambda b_: out(x, W, b_), b, dout)}
-    for name, grad in analytic.items():
-        if np.shape(grad) != numeric[name].shape:
-            raise AssertionError(f"Affine.backward 的 {name} 形状应为 {numeric[name].shape}，"
-                                 f"实际为 {np.shape(grad)}（{where}）。")
-        error = rel_error(grad, numeric[name])
-        if not error < GRADCHECK_TOL["layer"]:
-            raise AssertionError(f"Affine.backward 的 {name} 与数值梯度不一致（{where}；"
-                                 f"相对误差 {error:.3g}）。")
-
-
-# --------------------------------------------------------------------------------------
-# ThreeLayerNet
-# --------------------------------------------------------------------------------------
 
 def _exact_cross_entropy(scores, labels):
     """Mean cross-entropy of softmax(scores) without the 1e-7 guard inside the log: the
@@ -427,43 +614,37 @@ def _pre_activations(net, x):
     return a1, a2
 
 
-def _copy_into_reference(student_params, sizes, dtype, call):
-    """A reference ThreeLayerNet whose parameters equal the student's (copied, after
-    checking keys, shapes and dtypes)."""
-    if not isinstance(student_params, Mapping):
-        raise AssertionError(f"{call} 的 params 应该是字典，实际为 {type(student_params).__name__}。")
+def _reference_network(params, sizes, dtype):
+    """A reference ThreeLayerNet holding copies of params."""
     net = reference.ThreeLayerNet(*sizes, dtype=dtype)
-    if set(student_params) != set(net.params):
-        raise AssertionError(f"{call} 的 params 的键应为 {sorted(net.params)}，"
-                             f"实际为 {sorted(student_params)}。")
     for key, value in net.params.items():
-        got = student_params[key]
-        if not isinstance(got, np.ndarray) or got.shape != value.shape or got.dtype != value.dtype:
-            raise AssertionError(
-                f"{call} 的 params['{key}'] 应为形状 {value.shape}、dtype {_dtype_name(dtype)} 的数组，"
-                f"实际为 {getattr(got, 'shape', type(got).__name__)}、"
-                f"{_dtype_name(got.dtype) if isinstance(got, np.ndarray) else '-'}"
-                f"（ThreeLayerNet 用 initialize_parameters 初始化参数）。")
-        value[...] = got
+        value[...] = params[key]
     return net
 
 
-def check_network(ns):
-    """The student's ThreeLayerNet (with their layers) at its own initial parameters, copied
-    into a reference network: predict, loss (one-hot and index labels), gradient (against the
-    reference's analytic gradient and a numerical gradient of the exact cross-entropy),
-    lastLayer.loss, float32 kept, accuracy; then params updated in place (as an optimizer
-    does) must change predict as they change the reference's."""
-    code = _StudentCode(ns)
-    ThreeLayerNet = code.lookup("ThreeLayerNet")
+def _network_scenario(code, record, part, given):
+    """The network (with the layers and initialize_parameters it uses) at the parameters of
+    the student's network: predict, loss (one-hot and index labels), lastLayer.loss,
+    gradient (and against a numerical gradient of the exact cross-entropy), accuracy, float32
+    kept; then params updated in place (as an optimizer does) must change predict."""
+    ThreeLayerNet = code.lookup(part.name)
     rng = np.random.default_rng(20240603)
     sizes, n = (7, 6, 4), 5
     for dtype in DTYPES:
         kwargs = {"weight_init_std": 0.5, "dtype": dtype}
-        call = _call_text("ThreeLayerNet", sizes, kwargs)
+        call = _call_text(part.name, sizes, kwargs)
         net = code.call(call, ThreeLayerNet, *sizes, **kwargs)
-        params = code.attr(net, "params", "ThreeLayerNet")
-        expected_net = _copy_into_reference(code.get(params, f"{call} 的 params"), sizes, dtype, call)
+        params = code.attr(net, "params", part.name)
+        own = code.get(params, f"{call} 的 params")
+        structure = reference.initialize_parameters(*sizes, 0.5, dtype)
+        record.add("structure", call, "", own)
+        if _compare_structure(_Obs("structure", call, "", own), _Obs("structure", call, "", structure)):
+            raise _Stop("params 的结构不对，无法继续检查。", ("structure", call))
+        if dtype in given:  # an expected code: evaluated at the student's parameters
+            for key, value in code.local(net).params.items():
+                value[...] = given[dtype][key]
+        record.given[dtype] = given.get(dtype, own)
+        expected_net = _reference_network(record.given[dtype], sizes, dtype)
 
         # x with every hidden pre-activation away from 0, so that the numerical gradient
         # never straddles LeakyReLU's kink.
@@ -475,203 +656,72 @@ def check_network(ns):
         labels = rng.permutation(np.arange(n) % sizes[2])
         y_one_hot = np.eye(sizes[2], dtype=dtype)[labels]
         where = f"{call}，x 形状 {x.shape}"
-        _check_network_outputs(code, net, expected_net, x, labels, y_one_hot, where)
+        rtol = RTOL[np.dtype(dtype)]
+
+        x_sent = code.share(x)
+        scores = code.method(net, "predict", "ThreeLayerNet.predict", x_sent)
+        record.add("unchanged", "ThreeLayerNet.predict", where, {"x": code.observe(x_sent)}, original={"x": x})
+        predict_hint = "predict 应依次调用 self.layers 中每一层的 forward，返回 softmax 之前的得分。"
+        record.add("array", "ThreeLayerNet.predict 的输出", where, code.get(scores, "ThreeLayerNet.predict 的输出"),
+                   hint=predict_hint, shape_hint=predict_hint)
+
+        last_layer = code.attr(net, "lastLayer", part.name)
+        for y, kind in ((y_one_hot, "one-hot 标签"), (labels, "类别索引标签")):
+            loss = code.get(code.method(net, "loss", "ThreeLayerNet.loss", x, y), "ThreeLayerNet.loss 的返回值")
+            record.add("scalar", "ThreeLayerNet.loss", f"{where}，{kind}", loss, rtol=rtol * 10)
+            last_loss = code.get(code.attr(last_layer, "loss", "SoftmaxWithLoss"), "lastLayer.loss")
+            record.add("last_loss", "ThreeLayerNet.loss", f"{where}，{kind}", (last_loss, loss))
+
+        grads = code.get(code.method(net, "gradient", "ThreeLayerNet.gradient", x, y_one_hot),
+                         "ThreeLayerNet.gradient 的返回值")
+        gwhere = f"{where}，one-hot 标签"
+        record.add("scalar", "ThreeLayerNet.gradient 之后的 lastLayer.loss", gwhere,
+                   code.get(code.attr(last_layer, "loss", "SoftmaxWithLoss"), "lastLayer.loss"), rtol=rtol * 10)
+        record.add("keys", "ThreeLayerNet.gradient", gwhere, sorted(grads) if isinstance(grads, Mapping) else None,
+                   message=f"ThreeLayerNet.gradient 应返回与 params 同键的字典（{gwhere}）。")
+        for key in reference.PARAM_KEYS:
+            # float32 backpropagation through three layers: allow a little more rounding.
+            record.add("array", f"ThreeLayerNet.gradient 的 {key}", gwhere,
+                       grads.get(key) if isinstance(grads, Mapping) else None, rtol=rtol * 10,
+                       hint="gradient 依次调用各层的 backward：请先确认 LeakyRelu 和 Affine 的测试都已通过。")
+
+        expected_scores = expected_net.predict(x)
+        wrong = labels.copy()
+        wrong[:2] = (np.argmax(expected_scores[:2], axis=1) + 1) % sizes[2]
+        wrong[2:] = np.argmax(expected_scores[2:], axis=1)
+        for y, kind in ((wrong, "类别索引标签"), (np.eye(sizes[2], dtype=dtype)[wrong], "one-hot 标签")):
+            accuracy = code.get(code.method(net, "accuracy", "ThreeLayerNet.accuracy", x, y),
+                                "ThreeLayerNet.accuracy 的返回值")
+            record.add("scalar", "ThreeLayerNet.accuracy", f"{where}，{kind}", accuracy, rtol=1e-12)
+
         if dtype == np.float64:
-            _check_network_numerically(code, net, expected_net, x, labels, where)
-        _check_shared_params(code, net, params, expected_net, x, rng, sizes, call)
+            grads = code.get(code.method(net, "gradient", "ThreeLayerNet.gradient", x, labels),
+                             "ThreeLayerNet.gradient 的返回值")
+            numeric = {key: numerical_gradient(lambda _: _exact_cross_entropy(expected_net.predict(x), labels), param)
+                       for key, param in expected_net.params.items()}
+            record.add("numeric", "ThreeLayerNet.gradient 的 {key} ", f"{where}，类别索引标签", grads,
+                       numeric=numeric, tol=GRADCHECK_TOL["network"])
 
-
-def _check_shared_params(code, net, params, expected_net, x, rng, sizes, call):
-    """The optimizers update params in place; the Affine layers must see that, i.e. hold
-    the very arrays of params. In the student's world, params[key] -= delta for one key
-    after another; after each, predict must equal that of a reference network whose
-    parameters changed the same way. Runs last: it changes the student's network."""
-    dtype = x.dtype
-    updated = _copy_into_reference(expected_net.params, sizes, dtype, call)
-    for key in reference.PARAM_KEYS:
-        delta = (0.1 * rng.standard_normal(updated.params[key].shape)).astype(dtype)
-        array = code.item(params, key, f"ThreeLayerNet.params['{key}']")
-        code.call(f"ThreeLayerNet.params['{key}'] -= delta",
-                  code.attr(array, "__isub__", f"ThreeLayerNet.params['{key}']"), delta)
-        updated.params[key] -= delta  # the reference's layers hold these arrays
-        scores = code.get(code.method(net, "predict", "ThreeLayerNet.predict", x),
-                          "ThreeLayerNet.predict 的输出")
-        expected = updated.predict(x)
-        if (not isinstance(scores, np.ndarray) or scores.shape != expected.shape
-                or _max_error(scores, expected, RTOL[dtype]) is not None):
+        # The optimizers update params in place; the Affine layers must see that, i.e.
+        # hold the very arrays of params. Runs last: it changes the network.
+        for key in reference.PARAM_KEYS:
+            delta = (0.1 * rng.standard_normal(structure[key].shape)).astype(dtype)
+            array = code.item(params, key, f"ThreeLayerNet.params['{key}']")
+            code.call(f"ThreeLayerNet.params['{key}'] -= delta",
+                      code.attr(array, "__isub__", f"ThreeLayerNet.params['{key}']"), delta)
             i = key[1:]
-            raise AssertionError(
-                f"{call}：原地更新 params['{key}']（params['{key}'] -= delta，"
-                f"优化器就是这样更新参数的）之后，predict 的输出没有随之改变（x 形状 {x.shape}）："
-                f"layers['Affine{i}'].{key[0]} 应该就是 params['{key}'] 这个数组本身，"
-                f"而不是它的副本或另一个数组，否则这一层看不到参数的原地更新。")
+            record.add("array", "ThreeLayerNet.predict 的输出", f"{call}，x 形状 {x.shape}",
+                       code.get(code.method(net, "predict", "ThreeLayerNet.predict", x), "ThreeLayerNet.predict 的输出"),
+                       fact=(f"{call}：原地更新 params['{key}']（params['{key}'] -= delta，优化器就是这样更新参数的）之后，"
+                             f"predict 的输出没有随之改变（x 形状 {x.shape}）：layers['Affine{i}'].{key[0]} 应该就是 "
+                             f"params['{key}'] 这个数组本身。"),
+                       hint="如果它是副本或另一个数组，这一层就看不到参数的原地更新。")
 
-
-def _check_network_outputs(code, net, expected_net, x, labels, y_one_hot, where):
-    rtol = RTOL[x.dtype]
-    x_sent = code.share(x)
-    scores = code.method(net, "predict", "ThreeLayerNet.predict", x_sent)
-    _check_unchanged(code.observe(x_sent), x, "ThreeLayerNet.predict", "x", where)
-    scores = code.get(scores, "ThreeLayerNet.predict 的输出")
-    predict_hint = "predict 应依次调用 self.layers 中每一层的 forward，返回 softmax 之前的得分。"
-    _check_array(scores, expected_net.predict(x), "ThreeLayerNet.predict 的输出", where,
-                 hint=predict_hint, shape_hint=predict_hint)
-
-    for y, kind in ((y_one_hot, "one-hot 标签"), (labels, "类别索引标签")):
-        expected_loss = float(expected_net.loss(x, y))
-        loss = code.get(code.method(net, "loss", "ThreeLayerNet.loss", x, y), "ThreeLayerNet.loss 的返回值")
-        _check_scalar(loss, expected_loss, "ThreeLayerNet.loss", f"{where}，{kind}", rtol * 10)
-        last_loss = code.get(code.attr(code.attr(net, "lastLayer", "ThreeLayerNet"), "loss", "SoftmaxWithLoss"),
-                             "lastLayer.loss")
-        if last_loss is None or np.ndim(last_loss) != 0 or not float(last_loss) == float(loss):
-            raise AssertionError(f"ThreeLayerNet.loss 应通过 self.lastLayer.forward 计算损失"
-                                 f"（之后 lastLayer.loss 应等于返回的损失；{where}，{kind}）："
-                                 f"gradient 的反向传播要用到 lastLayer 在前向时保存的结果。")
-
-    grads = code.get(code.method(net, "gradient", "ThreeLayerNet.gradient", x, y_one_hot),
-                     "ThreeLayerNet.gradient 的返回值")
-    expected_grads = expected_net.gradient(x, y_one_hot)
-    gwhere = f"{where}，one-hot 标签"
-    last_layer = code.attr(net, "lastLayer", "ThreeLayerNet")
-    _check_scalar(code.get(code.attr(last_layer, "loss", "SoftmaxWithLoss"), "lastLayer.loss"),
-                  float(expected_net.lastLayer.loss),
-                  "ThreeLayerNet.gradient 之后的 lastLayer.loss", gwhere, rtol * 10)
-    if not isinstance(grads, Mapping) or set(grads) != set(expected_grads):
-        raise AssertionError(f"ThreeLayerNet.gradient 应返回与 params 同键的字典（{gwhere}）。")
-    for key in reference.PARAM_KEYS:
-        # float32 backpropagation through three layers: allow a little more rounding.
-        _check_array(grads[key], expected_grads[key], f"ThreeLayerNet.gradient 的 {key}", gwhere,
-                     rtol=rtol * 10, hint="gradient 依次调用各层的 backward：请先确认 LeakyRelu "
-                                          "和 Affine 的测试都已通过。")
-
-    expected_scores = expected_net.predict(x)
-    wrong = labels.copy()
-    wrong[:2] = (np.argmax(expected_scores[:2], axis=1) + 1) % y_one_hot.shape[1]
-    wrong[2:] = np.argmax(expected_scores[2:], axis=1)
-    expected_accuracy = (len(wrong) - 2) / len(wrong)
-    for y, kind in ((wrong, "类别索引标签"), (np.eye(y_one_hot.shape[1], dtype=x.dtype)[wrong], "one-hot 标签")):
-        accuracy = code.get(code.method(net, "accuracy", "ThreeLayerNet.accuracy", x, y),
-                            "ThreeLayerNet.accuracy 的返回值")
-        _check_scalar(accuracy, expected_accuracy, "ThreeLayerNet.accuracy", f"{where}，{kind}", 1e-12)
-
-
-def _check_network_numerically(code, net, expected_net, x, labels, where):
-    """The student's gradient against a numerical gradient of the exact cross-entropy,
-    evaluated on the reference network that holds the student's parameters (the student's
-    predict equals the reference's there, as checked before)."""
-    grads = code.get(code.method(net, "gradient", "ThreeLayerNet.gradient", x, labels),
-                     "ThreeLayerNet.gradient 的返回值")
-    if not isinstance(grads, Mapping) or set(grads) != set(expected_net.params):
-        raise AssertionError(f"ThreeLayerNet.gradient 应返回与 params 同键的字典（{where}，类别索引标签）。")
-    for key, param in expected_net.params.items():
-        numeric = numerical_gradient(lambda _: _exact_cross_entropy(expected_net.predict(x), labels), param)
-        error = rel_error(grads[key], numeric)
-        if not error < GRADCHECK_TOL["network"]:
-            raise AssertionError(f"ThreeLayerNet.gradient 的 {key} 与数值梯度不一致"
-                                 f"（{where}，类别索引标签；相对误差 {error:.3g}）。")
-
-
-# --------------------------------------------------------------------------------------
-# Optimizers
-# --------------------------------------------------------------------------------------
 
 # Parameters of several keys and shapes, like a small network's.
 _PARAM_SHAPES = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}
 # Gradient magnitudes, fixed per element across steps: tiny ones show where epsilon sits.
 _GRAD_SCALES = (1e-4, 1e-2, 1.0, 10.0)
-
-
-def _first_moment(g_max, lr):
-    return g_max
-
-
-def _lr_first_moment(g_max, lr):
-    return lr * g_max
-
-
-def _second_moment(g_max, lr):
-    return g_max * g_max
-
-
-class _OptimizerSpec:
-    """What check_<optimizer> needs to know about one optimizer."""
-
-    def __init__(self, name, hyper_params, state, hint, diagnoses=()):
-        self.name = name
-        self.reference = reference.OPTIMIZERS[name]
-        self.hyper_params = hyper_params  # not the defaults
-        self.state = state  # state attribute -> (scale of its values from max|g|, hint)
-        self.has_t = name in ("Adam", "AdaBelief")
-        self.hint = hint  # common causes of wrong parameters
-        # (message, fn(reference optimizer after the step, key, g) -> the step taken
-        # under that mistake), tried when the state is right but the parameters are not
-        self.diagnoses = diagnoses
-
-
-def _bias(opt, moment, beta):
-    return moment / (1 - beta ** opt.t)
-
-
-_ADAPTIVE_EPSILON = [
-    ("epsilon 应该加在平方根的外面。",
-     lambda o, k, g: o.learning_rate * g / np.sqrt(o.grads_squared[k] + o.epsilon)),
-    ("分母缺少平方根。",
-     lambda o, k, g: o.learning_rate * g / (o.grads_squared[k] + o.epsilon)),
-]
-
-
-def _adam_like_diagnoses(second):
-    def no_bias(o, k, g):
-        return o.learning_rate * o.v[k] / (np.sqrt(getattr(o, second)[k]) + o.epsilon)
-
-    def eps_inside(o, k, g):
-        return o.learning_rate * _bias(o, o.v[k], o.beta1) / np.sqrt(
-            _bias(o, getattr(o, second)[k], o.beta2) + o.epsilon)
-
-    def folded_lr(o, k, g):
-        lr_t = o.learning_rate * np.sqrt(1 - o.beta2 ** o.t) / (1 - o.beta1 ** o.t)
-        return lr_t * o.v[k] / (np.sqrt(getattr(o, second)[k]) + o.epsilon)
-
-    return [("缺少偏差修正（bias correction）。", no_bias),
-            ("epsilon 应该加在平方根的外面。", eps_inside),
-            ("把偏差修正合并进学习率的写法改变了 epsilon 的作用位置，与要求的公式不等价："
-             "请分别计算修正后的两个矩估计。", folded_lr)]
-
-
-_OPTIMIZER_SPECS = {spec.name: spec for spec in [
-    _OptimizerSpec(
-        "AdaGrad", {"learning_rate": 0.05, "epsilon": 1e-3},
-        {"grads_squared": (_second_moment, "grads_squared 应在每次 update 时累加 g*g，"
-                                           "并在两次 update 之间保留。")},
-        "请检查 epsilon 的位置和平方根。", _ADAPTIVE_EPSILON),
-    _OptimizerSpec(
-        "RMSprop", {"learning_rate": 0.05, "epsilon": 1e-3, "beta": 0.8},
-        {"grads_squared": (_second_moment, "grads_squared 应是 g*g 的指数加权平均："
-                                           "请检查 beta 与 1 - beta 的位置。")},
-        "请检查 epsilon 的位置和平方根。", _ADAPTIVE_EPSILON),
-    _OptimizerSpec(
-        "Momentum", {"learning_rate": 0.05, "beta": 0.8},
-        {"v": (_lr_first_moment, "请对照公式检查 v 的更新（学习率、beta 的位置）。")},
-        "请对照公式检查参数的更新。"),
-    _OptimizerSpec(
-        "Nesterov", {"learning_rate": 0.05, "beta": 0.8},
-        {"v": (_lr_first_moment, "请对照公式检查 v 的更新（学习率、beta 的位置）。")},
-        "请对照 Nesterov 的公式检查参数的更新。",
-        [("参数的更新写成了普通 Momentum 的形式，请对照 Nesterov 的公式。",
-          lambda o, k, g: o.v[k])]),
-    _OptimizerSpec(
-        "Adam", {"learning_rate": 0.05, "epsilon": 1e-3, "beta1": 0.8, "beta2": 0.9},
-        {"v": (_first_moment, "v 应是梯度的指数加权平均（系数 beta1）。"),
-         "u": (_second_moment, "u 应是梯度平方的指数加权平均（系数 beta2）：请检查 beta1 与 "
-                               "beta2 是否用反。")},
-        "请检查偏差修正（t 从 1 开始）和 epsilon 的位置。", _adam_like_diagnoses("u")),
-    _OptimizerSpec(
-        "AdaBelief", {"learning_rate": 0.05, "epsilon": 1e-3, "beta1": 0.8, "beta2": 0.9},
-        {"v": (_first_moment, "v 应是梯度的指数加权平均（系数 beta1）。"),
-         "s": (_second_moment, "s 应是 (g - v)^2 的指数加权平均（系数 beta2），其中 v 是本次"
-                               "已经更新过的 v；注意不是 g*g。")},
-        "请检查偏差修正（t 从 1 开始）和 epsilon 的位置。", _adam_like_diagnoses("s")),
-]}
 
 
 def _optimizer_problem(rng, dtype):
@@ -685,196 +735,192 @@ def _optimizer_problem(rng, dtype):
     return params, grads
 
 
-def _check_optimizer(ns, name):
-    spec = _OPTIMIZER_SPECS[name]
-    code = _StudentCode(ns)
+def _optimizer_runs(part):
+    """[(dtype, hyper-parameters)] of the optimizer scenario's runs."""
+    return [(dtype, hyper_params) for dtype in DTYPES for hyper_params in (part.hyper_params, {})]
+
+
+def _optimizer_scenario(code, record, part, given, state_at=None):
+    """OPTIMIZER_STEPS updates of one optimizer per run (float64 and float32; the part's
+    non-default hyper-parameters and the defaults): after every step, the gradients given
+    so far unchanged, and the parameters as the grader observes them (in place, values).
+    state_at=(run, step): stop after that step and record the state attributes the text
+    names (for a hint)."""
+    name = part.name
     cls = code.lookup(name)
     rng = np.random.default_rng(20240604)
-    for dtype in DTYPES:
-        for hyper_params in (spec.hyper_params, {}):
-            params, grads = _optimizer_problem(rng, dtype)
-            _run_optimizer(code, spec, cls, hyper_params, params, grads)
+    hint = f"请对照课文中 {name} 的公式逐项检查 update（状态的更新、参数的更新、超参数的位置）。"
+    for run, (dtype, hyper_params) in enumerate(_optimizer_runs(part)):
+        params0, grads_sequence = _optimizer_problem(rng, dtype)
+        hp_text = ", ".join(f"{k}={v}" for k, v in hyper_params.items()) or "默认超参数"
+        optimizer = code.call(_call_text(name, (), hyper_params), cls, **hyper_params)
+        # The params dict the code updates; its arrays are those a network's layers would
+        # hold, and their observed values after each step are the parameters graded.
+        params_sent = code.share(params0)
+        before = params0
+        abs_steps = {k: np.zeros(p.shape) for k, p in params0.items()}  # sum of |steps| so far
+        given_grads = []
+        for step, grads in enumerate(grads_sequence, start=1):
+            where = f"第 {step} 次 update 后；{hp_text}；参数 dtype {_dtype_name(dtype)}"
+            grads_sent = code.share(grads)
+            given_grads.append((step, grads_sent, grads))
+
+            def label(given_step, key):
+                return f"grads['{key}']" if given_step == step else f"第 {given_step} 次 update 的 grads['{key}']"
+            code.method(optimizer, "update", f"{name}.update", params_sent, grads_sent)
+            observed = code.observe(params_sent)
+            record.add("unchanged", f"{name}.update", where,
+                       {label(s, k): v for s, sent, _ in given_grads for k, v in code.observe(sent).items()},
+                       original={label(s, k): v for s, _, grads_ in given_grads for k, v in grads_.items()})
+            scale = {}
+            for k in _PARAM_SHAPES:
+                abs_steps[k] += np.nan_to_num(np.abs(observed[k].astype(np.float64) - before[k]), posinf=0.0)
+                scale[k] = np.abs(np.nan_to_num(observed[k].astype(np.float64))) + np.abs(params0[k]) + abs_steps[k]
+            record.add("params", f"{name}.update 之后的 params", where, observed, before=before, scale=scale,
+                       name=name, hint=hint, run=run, step=step)
+            before = observed
+            if state_at == (run, step):
+                state = {}
+                for attribute in part.state:
+                    try:
+                        state[attribute] = code.get(code.attr(optimizer, attribute, name), f"{name}.{attribute}")
+                    except _Stop:
+                        state[attribute] = None
+                record.add("state", name, where, state, step=step)
+                return
 
 
-def _run_optimizer(code, spec, cls, hyper_params, params0, grads_sequence):
-    """OPTIMIZER_STEPS updates of the student's optimizer and of the reference on the same
-    parameters and gradients, compared after every step."""
-    name = spec.name
-    dtype = params0["W1"].dtype
-    hp_text = ", ".join(f"{k}={v}" for k, v in hyper_params.items()) or "默认超参数"
-    optimizer = code.call(_call_text(name, (), hyper_params), cls, **hyper_params)
-    expected = spec.reference(**hyper_params)
-
-    # The student's params dict; its arrays are those a network's layers would hold, and
-    # their observed values after each step are the parameters graded.
-    params_sent = code.share(params0)
-    params = {k: p.copy() for k, p in params0.items()}
-    expected_params = {k: p.copy() for k, p in params0.items()}
-    passed_grads = []  # (grads dict given to the student, the local original)
-    abs_steps = {k: np.zeros(p.shape) for k, p in params0.items()}  # sum of |reference steps|
-    g_max = {k: np.zeros(p.shape) for k, p in params0.items()}  # max |g| so far
-
-    for step, grads in enumerate(grads_sequence, start=1):
-        at = f"第 {step} 次 update 后；{hp_text}；参数 dtype {_dtype_name(dtype)}"
-        previous = params
-        before = {k: p.astype(np.float64) for k, p in params.items()}
-        grads_sent = code.share(grads)
-        passed_grads.append((grads_sent, grads))
-        code.method(optimizer, "update", f"{name}.update", params_sent, grads_sent)
-        params = code.observe(params_sent)
-        given_grads = [(code.observe(given), original) for given, original in passed_grads]
-
-        expected_before = {k: p.astype(np.float64) for k, p in expected_params.items()}
-        expected.update(expected_params, {k: g.copy() for k, g in grads.items()})
-        for k in _PARAM_SHAPES:
-            abs_steps[k] += np.abs(expected_params[k] - expected_before[k])
-            g_max[k] = np.maximum(g_max[k], np.abs(grads[k].astype(np.float64)))
-
-        for given, original in given_grads:
-            for k in original:
-                _check_unchanged(given[k], original[k], f"{name}.update", f"grads['{k}']", at)
-        _check_params_in_place(code, name, params_sent, params, previous, expected_params,
-                               expected_before, at)
-        if spec.has_t:
-            t = code.get(code.attr(optimizer, "t", name), f"{name}.t")
-            if np.ndim(t) != 0 or t != step:
-                raise AssertionError(f"{name}.t 应为 {step}，实际为 {t}（{at}）："
-                                     f"t 应从 0 开始，并在每次 update 开始时加 1。")
-        for attribute in spec.state:
-            _check_state(code, spec, optimizer, attribute, expected, step, g_max, at,
-                         hyper_params, before, grads)
-        for k in _PARAM_SHAPES:
-            scale = (np.abs(expected_params[k].astype(np.float64))
-                     + np.abs(params0[k].astype(np.float64)) + abs_steps[k])
-            _check_param_values(spec, k, params[k], before[k], expected_params[k], scale,
-                                expected, grads[k], at)
+_SCENARIOS = {"initialize_parameters": _initialize_parameters_scenario, "LeakyRelu": _leaky_relu_scenario,
+              "Affine": _affine_scenario, "ThreeLayerNet": _network_scenario}
 
 
-def _check_params_in_place(code, name, params_sent, observed, previous, expected_params,
-                           expected_before, at):
-    """The arrays the caller put into params (a network's layers hold them) must have
-    changed where the reference's parameters did: observed, not asked."""
-    for k in _PARAM_SHAPES:
-        moved = np.any(expected_params[k].astype(np.float64) != expected_before[k])
-        if not moved or not np.array_equal(observed[k], previous[k]):
-            continue
-        try:  # which message: asking the student's side only chooses the wording
-            code.student.getitem(params_sent, k)
-        except StudentError:
-            raise AssertionError(f"{name}.update 删除了 params['{k}']（{at}）。") from None
-        raise AssertionError(
-            f"参数没有原地更新（请使用 -= ）：{name}.update 之后，传入的 params['{k}'] 这个数组没有改变"
-            f"（{at}）。写成 params[key] = params[key] - ... 会让字典指向一个新数组，"
-            f"而网络的各层持有原来的数组，它们看不到这次更新。")
-
-
-def _state_dict(code, optimizer, attribute, name, at):
-    state = code.get(code.attr(optimizer, attribute, name), f"{name}.{attribute}")
-    if not isinstance(state, Mapping):
-        raise AssertionError(f"{name}.{attribute} 应该是以参数名为键的字典，实际为 "
-                             f"{type(state).__name__}（{at}）。")
-    if set(state) != set(_PARAM_SHAPES):
-        raise AssertionError(f"{name}.{attribute} 的键应与 params 相同：{sorted(_PARAM_SHAPES)}，"
-                             f"实际为 {sorted(state)}（{at}）。")
-    return state
-
-
-def _check_state(code, spec, optimizer, attribute, expected, step, g_max, at, hyper_params,
-                 before, grads):
-    """The student's state dict after this step against the reference's; the scale of the
-    rounding errors grows with the gradients' magnitude (sums of terms of either sign)."""
-    name = spec.name
-    scale_of, hint = spec.state[attribute]
-    state = _state_dict(code, optimizer, attribute, name, at)
-    want = getattr(expected, attribute)
-    for k in _PARAM_SHAPES:
-        value = state[k]
-        if not isinstance(value, np.ndarray) or value.shape != want[k].shape:
-            raise AssertionError(f"{name}.{attribute}['{k}'] 应为形状 {want[k].shape} 的数组，"
-                                 f"实际为 {getattr(value, 'shape', type(value).__name__)}（{at}）。")
-        scale = np.abs(want[k].astype(np.float64)) + step * scale_of(g_max[k], expected.learning_rate)
-        error = _max_error(value, want[k], RTOL[want[k].dtype], scale)
-        if error is None:
-            continue
-        if step > 1:
-            # Would a new optimizer, making its first update now, hold this state?
-            fresh = spec.reference(**hyper_params)
-            fresh.update({key: p.astype(want[key].dtype) for key, p in before.items()},
-                         {key: g.copy() for key, g in grads.items()})
-            fresh_state = getattr(fresh, attribute)
-            if all(_max_error(state[key], fresh_state[key], 1e-4) is None for key in fresh_state):
-                raise AssertionError(f"状态没有在两次 update 之间保留：{name}.{attribute} 在第 {step} "
-                                     f"次 update 后的值与一个新建的优化器第一次 update 后的值相同"
-                                     f"（{at}）。状态只应在第一次 update 时创建为全 0，"
-                                     f"之后每次 update 都在原有的值上继续计算。")
-        raise AssertionError(f"{name}.{attribute}['{k}']：数值不正确（{at}；最大绝对误差 "
-                             f"{error:.3g}）。{hint}")
-
-
-def _check_param_values(spec, k, got, before, want, scale, expected, g, at):
-    """params[k] after the step against the reference's; when it differs, name the mistake
-    if the step the student took matches a known one."""
-    name = spec.name
-    what = f"{name}.update 之后的 params['{k}']"
-    if not np.all(np.isfinite(got)):
-        raise AssertionError(f"{what}：出现了 nan 或 inf（{at}）。"
-                             + ("是否除以了 0？偏差修正中的 t 在第一次 update 时应为 1。"
-                                if spec.has_t else ""))
-    error = _max_error(got, want, RTOL[want.dtype], scale)
-    if error is None:
-        return
-    taken = before - got.astype(np.float64)
-    if not np.any(taken):
-        raise AssertionError(f"{what}：没有改变（{at}）。参数需要原地更新（请使用 -= ）。")
-    expected_step = before - want.astype(np.float64)
-    diagnoses = [("更新的方向反了（符号错误）：参数应减去更新量。", lambda o, k_, g_: -expected_step)]
-    for message, candidate in diagnoses + list(spec.diagnoses):
-        if _max_error(taken, candidate(expected, k, g.astype(np.float64)), 1e-3) is None:
-            raise AssertionError(f"{what}：数值不正确（{at}；最大绝对误差 {error:.3g}）。{message}")
-    raise AssertionError(f"{what}：数值不正确（{at}；最大绝对误差 {error:.3g}）。{spec.hint}")
-
-
-def check_adagrad(ns):
-    """AdaGrad: 6 updates per run, compared with the reference after every step (parameters
-    in place, dtype kept, grads unchanged, grads_squared), with lr 0.05 / epsilon 1e-3 and
-    with the defaults, in float64 and float32."""
-    _check_optimizer(ns, "AdaGrad")
-
-
-def check_rmsprop(ns):
-    """RMSprop: as check_adagrad, with beta 0.8 besides the defaults."""
-    _check_optimizer(ns, "RMSprop")
-
-
-def check_momentum(ns):
-    """Momentum: as check_adagrad; state v."""
-    _check_optimizer(ns, "Momentum")
-
-
-def check_nesterov(ns):
-    """Nesterov momentum: as check_adagrad; state v."""
-    _check_optimizer(ns, "Nesterov")
-
-
-def check_adam(ns):
-    """Adam: as check_adagrad; states v, u and t (t == number of updates)."""
-    _check_optimizer(ns, "Adam")
-
-
-def check_adabelief(ns):
-    """AdaBelief: as check_adagrad; states v, s and t (t == number of updates)."""
-    _check_optimizer(ns, "AdaBelief")
+def _scenario(part):
+    if part.name in _SCENARIOS:
+        return _SCENARIOS[part.name]
+    if part.kind == "optimizer":
+        return _optimizer_scenario
+    raise KeyError(f"no scenario for {part.name} ({part.kind})")
 
 
 # --------------------------------------------------------------------------------------
-# What a failure shows. In the notebook a failing check is displayed, and copied into the
-# feedback, as a traceback; a plain raise would show the lines of this module around it.
-# Each public check therefore re-raises its failure with only its message, from a
-# one-line frame named <隐藏测试> that has no source to show, and hides its own frame
-# (IPython skips frames whose locals hold __tracebackhide__).
+# Running a check: the student's record against the reference's; naming the mistake
 # --------------------------------------------------------------------------------------
 
-_RAISE_FAILURE = compile("raise AssertionError(message) from cause", "<隐藏测试>", "exec")
+def _record(scenario, ns, part, given=None, **options):
+    """The record of scenario on the code of ns (a mapping or a Student)."""
+    record = _Record()
+    try:
+        scenario(_Code(ns), record, part, given or {}, **options)
+    except _Stop as stop:
+        record.stop = stop
+    return record
+
+
+def _reference_namespace():
+    return {"np": np, **{name: getattr(reference, name) for name in reference.__all__}}
+
+
+@lru_cache(maxsize=None)
+def _reference_record(grade_id):
+    """The reference's record of a part whose scenario needs nothing from the student's."""
+    part = PARTS[grade_id]
+    return _record(_scenario(part), _reference_namespace(), part)
+
+
+def _expected_record(part, student):
+    if student.given:
+        return _record(_scenario(part), _reference_namespace(), part, student.given)
+    return _reference_record(part.grade_id)
+
+
+def _diagnose(part, student):
+    """(the catalogue entry the student's record matches, where text) or (None, "")."""
+    from autograder import catalogue
+    scenario = _scenario(part)
+    candidates = [(entry, "") for entry in catalogue.entries(part.grade_id, valid=False)]
+    for used in part.uses:
+        candidates += [(entry, f"{part.name} 用到的 {PARTS[used].name} ")
+                       for entry in catalogue.entries(used, valid=False)]
+    for entry, where in candidates:
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # mistakes divide by zero, overflow, ...
+                record = _record(scenario, catalogue.namespace(entry), part, student.given)
+            if _matches(student, record):
+                return entry, where
+        except Exception:  # a problem of the catalogue must not change a verdict
+            log.exception("catalogue entry %s could not run", entry.id)
+    return None, ""
+
+
+def _state_hint(ns, part, failed):
+    """For an optimizer whose parameters differ from the reference's at a step: how its
+    state attributes at that step compare with the text's (a hint; never graded)."""
+    if part.kind != "optimizer" or failed is None or failed.kind != "params" or not part.state:
+        return ""
+    at = (failed.options["run"], failed.options["step"])
+    student = _record(_optimizer_scenario, ns, part, state_at=at)
+    expected = _record(_optimizer_scenario, _reference_namespace(), part, state_at=at)
+    if not (student.items and student.items[-1].kind == "state"):
+        return ""
+    got, want = student.items[-1].value, expected.items[-1].value
+    notes, different, same = [], [], []
+    for attribute in part.state:
+        value = got.get(attribute)
+        if attribute == "t":
+            if np.ndim(value) != 0 or value != want["t"]:
+                notes.append(f"{part.name}.t 应为 {want['t']}，实际为 {value}：t 应从 0 开始，并在每次 update 开始时加 1。")
+            continue
+        expected_state = want[attribute]
+        if (isinstance(value, Mapping) and set(value) == set(expected_state)
+                and all(_same_value_loosely(value[k], expected_state[k]) for k in expected_state)):
+            same.append(attribute)
+        else:
+            different.append(attribute)
+    if different:
+        names = "、".join(f"self.{a}" for a in different)
+        notes.append(f"你的 {names} 在这一步与课文公式中的值不同（如果你有意用了另一种等价的记法，可以忽略这一条）。")
+    elif same:
+        names = "、".join(f"self.{a}" for a in same)
+        notes.append(f"{names} 与课文的公式一致，问题在用它们更新参数的那一步。")
+    return ("（参考：" + "".join(notes) + "）") if notes else ""
+
+
+def _same_value_loosely(a, b):
+    return (isinstance(a, np.ndarray) and a.shape == b.shape
+            and _max_error(a, b, 1e-4, np.abs(b) + np.max(np.abs(b), initial=0.0) + 1e-12) is None)
+
+
+def check_part(ns, part):
+    """Runs the check of part (a parts.Part) on ns; raises CheckFailure when it fails."""
+    saved = np.random.get_state()  # the scenarios seed numpy's global generator
+    try:
+        scenario = _scenario(part)
+        student = _record(scenario, ns, part)
+        found = _first_difference(student, _expected_record(part, student))
+        if found is None:
+            return
+        fact, hint, cause, failed = found
+        mistake, where = _diagnose(part, student)
+        fact = fact if fact.endswith(("。", "）", "：")) else fact + "。"
+        if mistake is not None:
+            message = fact + mistake.diagnosis(where)
+        else:
+            message = fact + hint + _state_hint(ns, part, failed)
+    finally:
+        np.random.set_state(saved)
+    raise CheckFailure(message, mistake.id if mistake is not None else None) from cause
+
+
+# --------------------------------------------------------------------------------------
+# The public checks, one per part. In the notebook a failing check is displayed, and
+# copied into the feedback, as a traceback; a plain raise would show the lines of this
+# module around it. Each public check therefore re-raises its failure with only its
+# message, from a one-line frame named <隐藏测试> that has no source to show, and hides its
+# own frame (IPython skips frames whose locals hold __tracebackhide__).
+# --------------------------------------------------------------------------------------
+
+_RAISE_FAILURE = compile("raise CheckFailure(message, mistake) from cause", "<隐藏测试>", "exec")
 # the line a traceback shows for that frame
 linecache.cache["<隐藏测试>"] = (1, None, ["# 隐藏测试没有通过，原因见下面一行\n"], "<隐藏测试>")
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -891,21 +937,46 @@ def _student_frames_only(error):
     return error.with_traceback(tb)
 
 
-def _message_only(check):
-    @functools.wraps(check)
-    def run(ns):
+_DOCS = {
+    "initialize_parameters": _initialize_parameters_scenario.__doc__,
+    "LeakyRelu": _leaky_relu_scenario.__doc__,
+    "Affine": _affine_scenario.__doc__,
+    "ThreeLayerNet": _network_scenario.__doc__,
+}
+
+
+def _public_check(part):
+    grade_id = part.grade_id
+
+    def check(ns):
         __tracebackhide__ = True  # noqa: F841  (read by IPython)
         try:
-            check(ns)
+            check_part(ns, PARTS[grade_id])
             return
         except AssertionError as failure:
-            message, cause = str(failure), _student_frames_only(failure.__cause__)
+            message, mistake = str(failure), getattr(failure, "mistake", None)
+            cause = _student_frames_only(failure.__cause__)
         # raised outside the except clause, so the check's own traceback is not chained;
         # the student's exception, if any, stays the cause (with the student's frames only)
-        exec(_RAISE_FAILURE, {"message": message, "cause": cause})
-    return run
+        exec(_RAISE_FAILURE, {"CheckFailure": CheckFailure, "message": message, "mistake": mistake,
+                              "cause": cause})
+
+    check.__name__ = check.__qualname__ = part.check
+    check.__doc__ = (f"Hidden check of {part.name} ({grade_id}, {part.points} points): "
+                     + (_DOCS.get(part.name) or _optimizer_scenario.__doc__).strip())
+    return check
 
 
-for _name in __all__:
-    globals()[_name] = _message_only(globals()[_name])
-del _name
+def __getattr__(name):
+    """check_<part> of a part added to the table after this module was imported."""
+    for part in PARTS.values():
+        if part.check == name:
+            return _public_check(part)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+for _part in PARTS.values():
+    globals()[_part.check] = _public_check(_part)
+del _part
+
+__all__ = ["CheckFailure", "check_part", *(part.check for part in PARTS.values())]

@@ -1,6 +1,8 @@
 """What `grade` writes from the per-student SubmissionResults (autograder.result): grades.csv,
-report.html + report.png (per-cell table, limits and reasons, histogram, pass rates), the
-note at the top of each student's feedback page, and the text table it prints."""
+report.html + report.png (per-cell table, limits and reasons, histogram, pass rates, and per
+part how many students made each catalogued mistake), the note at the top of each
+student's feedback page, and the text table it prints. The columns follow the table of
+parts (autograder/parts.py)."""
 import base64
 import csv
 import html
@@ -8,12 +10,13 @@ import io
 import re
 from pathlib import Path
 
-from autograder.parts import TEST_CELLS
+from autograder import catalogue
+from autograder.parts import PARTS, TEST_CELLS
 from autograder.result import MAX_POINTS
 
 TOLERANCE = 1e-6
 NOTE_BEGIN, NOTE_END = "<!-- grade:verified -->", "<!-- /grade:verified -->"
-SHORT = {name: name.replace("test_", "").replace("initialize_parameters", "init") for name in TEST_CELLS}
+SHORT = {part.grade_id: part.short for part in PARTS.values()}
 WEAK_WARNING = ("WARNING: graded WITHOUT bubblewrap (--allow-weak-sandbox): the student's code ran as the "
                 "grader's user with the grading machine's files and network in reach")
 WEAK_WARNING_ZH = "注意：这次评分没有使用 bubblewrap 沙箱（--allow-weak-sandbox），隔离较弱。"
@@ -31,16 +34,23 @@ def is_weak(result):
 # grades.csv and the text table
 # --------------------------------------------------------------------------------------
 
+def mistakes_text(result):
+    """The named mistakes of a result, in the table's order: 'test_adam:adam_no_bias_correction ...'."""
+    return " ".join(f"{g}:{result.mistakes[g]}" for g in TEST_CELLS if result.mistakes.get(g))
+
+
 def write_grades_csv(results, path):
-    """student, the score of each test cell, total, limits (kind@where), sandbox, source,
-    reasons. Cells are empty for a submission that could not be graded."""
+    """student, the score of each test cell, total, mistakes (grade_id:catalogue id of each
+    named mistake), limits (kind@where), sandbox, source, reasons. Cells are empty for a
+    submission that could not be graded."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *TEST_CELLS, "total", "limits", "sandbox", "source", "reasons"])
+        writer.writerow(["student", *TEST_CELLS, "total", "mistakes", "limits", "sandbox", "source", "reasons"])
         for student, result in sorted(results.items()):
             scores = result.scores
             writer.writerow([student, *[_fmt(None if scores is None else scores.get(g, 0.0)) for g in TEST_CELLS],
-                             _fmt(result.total), " ".join(f"{l.kind}@{l.where}" for l in result.limits),
+                             _fmt(result.total), mistakes_text(result),
+                             " ".join(f"{l.kind}@{l.where}" for l in result.limits),
                              result.sandbox, result.source, " | ".join(result.reasons())])
 
 
@@ -101,6 +111,25 @@ def pass_rates(results):
     return rates
 
 
+def mistake_counts(results):
+    """{grade_id of the mistake's own part: {catalogue id: sorted students}}: which graded
+    students made each catalogued mistake (named in any cell: an Affine mistake named in
+    test_network too counts once, under test_affine), parts and mistakes in the table's and
+    the catalogue's order."""
+    students = {}
+    for student, result in results.items():
+        if result.graded:
+            for entry_id in set(result.mistakes.values()):
+                students.setdefault(entry_id, set()).add(student)
+    counts = {}
+    for entry in catalogue.entries(valid=False):
+        if entry.id in students:
+            counts.setdefault(entry.part, {})[entry.id] = sorted(students.pop(entry.id))
+    for entry_id, names in students.items():  # not (or no longer) in the catalogue
+        counts.setdefault("", {})[entry_id] = sorted(names)
+    return counts
+
+
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", sans-serif; margin: 2em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
@@ -145,10 +174,13 @@ def write_report(results, html_path, png_path, course=None):
                      f"<td>{rate:.0%} ({round(rate * count)}/{count})</td>"
                      f"<td class='name'><span class='bar' style='width:{rate * 12:.2f}em'></span></td>"
                      f"<td>{mean:.1f}</td></tr>")
-    parts.append("</table><h2>Scores per student</h2><table><tr><th>student</th>"
+    parts.append("</table>")
+    parts += _mistakes_section(results)
+    parts.append("<h2>Scores per student</h2><table><tr><th>student</th>"
                  + "".join(f"<th title='{g}'>{SHORT[g]}<br><span class='small'>{p}</span></th>"
                            for g, p in TEST_CELLS.items())
-                 + "<th>total</th><th>limits</th><th>reasons</th><th>seconds</th><th>feedback</th></tr>")
+                 + "<th>total</th><th>mistakes</th><th>limits</th><th>reasons</th><th>seconds</th>"
+                 "<th>feedback</th></tr>")
     for student, result in sorted(results.items()):
         row = [f"<tr class='{'' if result.graded else 'flagged'}'><td class='name'>{esc(student)}</td>"]
         for grade_id in TEST_CELLS:
@@ -167,6 +199,7 @@ def write_report(results, html_path, png_path, course=None):
                 link = target.as_uri()
         link_html = f"<a href='{esc(link)}'>feedback</a>" if link else ""
         row.append(f"<td><b>{_fmt(result.total) or '-'}</b></td>"
+                   f"<td class='text'>{esc(', '.join(sorted(set(result.mistakes.values()))))}</td>"
                    f"<td class='text'>{esc(' '.join(l.kind for l in result.limits))}</td>"
                    f"<td class='text'>{'<br>'.join(esc(r) for r in result.reasons())}</td>"
                    f"<td>{result.seconds:.1f}</td><td class='text'>{link_html}</td></tr>")
@@ -174,6 +207,35 @@ def write_report(results, html_path, png_path, course=None):
     parts.append("</table></body></html>")
     html_path.write_text("\n".join(parts), encoding="utf-8")
     return html_path
+
+
+def _mistakes_section(results):
+    """The per-part counts of named mistakes: what to discuss in the next lecture."""
+    esc = html.escape
+    graded = sum(r.graded for r in results.values())
+    parts = ["<h2>Known mistakes, per part</h2>",
+             "<p class='small'>When a hidden check fails, the grader runs that part's known mistakes "
+             "(autograder/catalogue.py) on the same inputs; a mistake is named when the student's code behaves "
+             "exactly like it. Each student counts once per mistake.</p>"]
+    counts = mistake_counts(results)
+    if not counts:
+        return parts + ["<p>No known mistake was named.</p>"]
+    parts.append("<table><tr><th>part</th><th>mistake</th><th>students</th><th></th><th>who</th></tr>")
+    for grade_id, mistakes in counts.items():
+        for entry_id, students in sorted(mistakes.items(), key=lambda item: -len(item[1])):
+            try:
+                entry = catalogue.get(entry_id)
+                title = f"{esc(entry.title)} <span class='small'>({esc(entry_id)})</span>"
+                explanation = esc(entry.explanation)
+            except KeyError:
+                title, explanation = esc(entry_id), ""
+            share = len(students) / graded if graded else 0.0
+            parts.append(f"<tr><td class='name'>{esc(grade_id)}</td><td class='name' title='{explanation}'>{title}</td>"
+                         f"<td>{len(students)} ({share:.0%})</td>"
+                         f"<td class='name'><span class='bar' style='width:{share * 12:.2f}em'></span></td>"
+                         f"<td class='text'>{esc(', '.join(students))}</td></tr>")
+    parts.append("</table>")
+    return parts
 
 
 # --------------------------------------------------------------------------------------

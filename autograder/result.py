@@ -12,7 +12,9 @@ MAX_POINTS = sum(TEST_CELLS.values())
 class SubmissionResult:
     """student: the nbgrader id; scores: {grade_id: points} as stored in the gradebook, None
     when the submission could not be graded (it is graded again next run); messages:
-    {grade_id: Chinese failure message, '' when passed}; limits: the verify.Limits hit;
+    {grade_id: Chinese failure message, '' when passed}; mistakes: {grade_id: id of the
+    catalogued mistake named in that cell's failure} (autograder/catalogue.py); limits:
+    the verify.Limits hit;
     notes: Chinese remarks for the student and the instructor (which file was graded, why
     nothing could be graded, a grading error); sandbox: 'bwrap' or 'weak: <why>'; source:
     the submission's path in the input; feedback: the feedback page, relative to the course;
@@ -21,6 +23,7 @@ class SubmissionResult:
     student: str
     scores: dict = None
     messages: dict = field(default_factory=dict)
+    mistakes: dict = field(default_factory=dict)
     limits: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     sandbox: str = ""

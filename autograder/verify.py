@@ -3,13 +3,13 @@ sandbox, so that nothing the student's code does to its own interpreter (replaci
 np.allclose, a fake ``autograder`` in sys.modules, IPython input transformers that blank
 the test cells, exiting, hanging, exhausting memory) can change a check's verdict.
 
-    verify_notebook(path) -> VerifiedResult(scores, messages, reason, sandbox)
+    verify_notebook(path) -> VerifiedResult(scores, messages, mistakes, reason, sandbox)
 
 How a submission is verified:
 
 1. The notebook is read as JSON (never executed by nbformat, never written). Its code
    cells, in order, make a plan. Autograder test cells -- found by their nbgrader
-   grade_id (pipeline.TEST_CELLS) and also by their content (``### BEGIN HIDDEN TESTS``,
+   grade_id (parts.TEST_CELLS) and also by their content (``### BEGIN HIDDEN TESTS``,
    ``public_tests.test_<part>(``, ``checks.check_<part>(``), so stripped metadata changes
    nothing -- are not run: at the position of each one, the plan runs that cell's check
    instead. A check whose cell is missing runs after the last cell. Unmodified release
@@ -22,7 +22,8 @@ How a submission is verified:
    cell_timeout; an exception in a cell is recorded and execution goes on.
 3. Each check of autograder.checks runs here against a Remote proxy of the sandbox's
    names, with check_timeout seconds: passing earns the cell's points, an AssertionError
-   earns 0 with its message.
+   earns 0 with its message; a checks.CheckFailure that names a known mistake of the
+   catalogue (autograder/catalogue.py) records its id in mistakes.
 4. If the sandbox dies (os._exit, a hang that ignores interruption, wall_time exceeded),
    the checks not yet run earn 0 with the reason; those already run keep their points.
 
@@ -41,7 +42,7 @@ from pathlib import Path
 
 from autograder import checks
 from autograder.course import ASSIGNMENT, RELEASE_DIR
-from autograder.parts import TEST_CELLS
+from autograder.parts import PARTS, TEST_CELLS
 from autograder.sandbox.interface import NotTransferable, StudentError
 from autograder.sandbox.proxy import RequestTimeout, Sandbox, SandboxError
 
@@ -55,15 +56,9 @@ MAX_CODE_BYTES = 50 * 1024 * 1024       # the code of its cells
 MAX_MESSAGE = 2000
 FORGET_TIMEOUT = 10  # seconds for the sandbox to drop a check's objects
 
-CHECKS = {grade_id: getattr(checks, "check_" + grade_id[len("test_"):]) for grade_id in TEST_CELLS}
-
-# The name each check grades, for hints when a cell defining it failed.
-GRADED_NAMES = {
-    "test_initialize_parameters": "initialize_parameters", "test_leaky_relu": "LeakyRelu",
-    "test_affine": "Affine", "test_network": "ThreeLayerNet", "test_adagrad": "AdaGrad",
-    "test_rmsprop": "RMSprop", "test_momentum": "Momentum", "test_nesterov": "Nesterov",
-    "test_adam": "Adam", "test_adabelief": "AdaBelief",
-}
+# The check of each part, and the name it grades (for hints when a cell defining it failed).
+CHECKS = {part.grade_id: getattr(checks, part.check) for part in PARTS.values()}
+GRADED_NAMES = {part.grade_id: part.name for part in PARTS.values()}
 
 _HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?(^[ \t]*### END HIDDEN TESTS[^\n]*$|\Z)",
                            re.S | re.M)
@@ -86,12 +81,15 @@ class Limit:
 @dataclass
 class VerifiedResult:
     """scores: grade_id -> points earned (0..max); messages: grade_id -> Chinese failure
-    message ('' when passed); reason: why grading stopped early ('' normally); sandbox:
+    message ('' when passed); mistakes: grade_id -> id of the catalogued mistake the
+    failure was diagnosed as (only failed cells whose mistake was named); reason: why
+    grading stopped early ('' normally); sandbox:
     'bwrap' or 'weak: <why>'. cell_errors: (code cell number from 1, error) of the
     student's cells that raised; ran: numbers of the code cells that ran; limits: the
     Limits hit; seconds: wall time; timings: seconds of sandbox_start, student_cells, checks."""
     scores: dict
     messages: dict
+    mistakes: dict = field(default_factory=dict)
     reason: str = ""
     sandbox: str = ""
     cell_errors: list = field(default_factory=list)
@@ -284,7 +282,7 @@ def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check
         raise SandboxUnavailable(e.reason) from e
     timings["sandbox_start"] = time.monotonic() - started
 
-    scores, messages, cell_errors, limits, reason = {}, {}, [], [], ""
+    scores, messages, mistakes, cell_errors, limits, reason = {}, {}, {}, [], [], ""
     ran = set()
     try:
         remote = sandbox.remote()
@@ -322,7 +320,7 @@ def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check
 
             grade_id = step[1]
             try:
-                stop = _run_check(grade_id, remote, scores, messages, cell_errors, cell_sources,
+                stop = _run_check(grade_id, remote, scores, messages, mistakes, cell_errors, cell_sources,
                                   min(time.monotonic() + check_timeout, wall_deadline),
                                   wall_deadline, wall_time, check_timeout)
             finally:
@@ -339,22 +337,26 @@ def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check
             scores[grade_id] = 0.0
             messages[grade_id] = f"没有完成检查：{reason}" if reason else "没有完成检查"
     return VerifiedResult(scores={g: scores[g] for g in TEST_CELLS},
-                          messages={g: messages[g] for g in TEST_CELLS}, reason=reason,
+                          messages={g: messages[g] for g in TEST_CELLS},
+                          mistakes={g: mistakes[g] for g in TEST_CELLS if g in mistakes}, reason=reason,
                           sandbox=sandbox.kind, cell_errors=cell_errors,
                           seconds=time.monotonic() - started, limits=limits,
                           timings={k: round(v, 3) for k, v in timings.items()}, ran=sorted(ran))
 
 
-def _run_check(grade_id, remote, scores, messages, cell_errors, cell_sources, deadline,
+def _run_check(grade_id, remote, scores, messages, mistakes, cell_errors, cell_sources, deadline,
                wall_deadline, wall_time, check_timeout):
-    """Runs one check against the sandbox; records its score and message. Returns a Limit
-    when grading must stop (the sandbox is gone or the wall time is spent), else None."""
+    """Runs one check against the sandbox; records its score, message and named mistake.
+    Returns a Limit when grading must stop (the sandbox is gone or the wall time is spent),
+    else None."""
     remote.deadline = deadline
     stop = None
     try:
-        CHECKS[grade_id](remote)
+        getattr(checks, PARTS[grade_id].check)(remote)
         scores[grade_id], messages[grade_id] = float(TEST_CELLS[grade_id]), ""
     except AssertionError as e:
+        if isinstance(e, checks.CheckFailure) and e.mistake:
+            mistakes[grade_id] = e.mistake
         message = str(e)
         if message.startswith("没有找到"):
             message += _failed_definition_hint(grade_id, cell_errors, cell_sources)

@@ -21,8 +21,9 @@ import uuid
 import numpy as np
 import pytest
 
+from autograder import catalogue
 from autograder.course import ROOT
-from autograder.examples import edited
+from autograder.examples import source_notebook
 from autograder.sandbox import proxy
 from autograder.sandbox.arena import ARENA_BYTES
 from autograder.sandbox.proxy import MAX_TASKS, Sandbox, SandboxError
@@ -54,8 +55,13 @@ def _lying_handle(message, blobs):
     return answer
 _server.handle = _lying_handle
 '''
-MOMENTUM_OUT_OF_PLACE = ("momentum", "params[key] -= self.v[key]", "params[key] = params[key] - self.v[key]")
-LEAKY_RELU_CLOBBERS_X = ("leaky_relu", "out = x.copy()", "out = x")
+MOMENTUM_OUT_OF_PLACE = catalogue.get("momentum_out_of_place")
+LEAKY_RELU_CLOBBERS_X = catalogue.get("leaky_forward_modifies_x")
+
+
+def edited(entry):
+    """The source notebook with a mistake of the catalogue in place of its solution."""
+    return catalogue.notebook_with(source_notebook(), entry)
 
 # Tries everything that would let the grader's mapping of the arena fault (SIGBUS) or be
 # changed from outside: returns {attempt: "ok" or the exception's type}.
@@ -125,19 +131,21 @@ def test_the_lying_server_really_lies_but_observe_does_not_ask_it():
 
 
 def test_out_of_place_momentum_with_a_lying_server_loses_exactly_the_momentum_points(tmp_path):
-    notebook = inserted_after("initialize_parameters", LYING_SERVER, edited([MOMENTUM_OUT_OF_PLACE]))
+    notebook = inserted_after("initialize_parameters", LYING_SERVER, edited(MOMENTUM_OUT_OF_PLACE))
     result = verify(tmp_path, "lying_out_of_place_momentum", notebook)
     assert result.scores == dict(FULL, test_momentum=0.0)
     assert result.messages["test_momentum"].startswith("参数没有原地更新（请使用 -= ）")
+    assert result.mistakes == {"test_momentum": MOMENTUM_OUT_OF_PLACE.id}
 
 
 def test_leaky_relu_that_overwrites_x_with_a_lying_server_earns_what_it_earns_honestly(tmp_path):
-    honest = verify(tmp_path, "leaky_relu_overwrites_x", edited([LEAKY_RELU_CLOBBERS_X]))
+    honest = verify(tmp_path, "leaky_relu_overwrites_x", edited(LEAKY_RELU_CLOBBERS_X))
     lying = verify(tmp_path, "lying_leaky_relu_overwrites_x",
-                   inserted_after("initialize_parameters", LYING_SERVER, edited([LEAKY_RELU_CLOBBERS_X])))
+                   inserted_after("initialize_parameters", LYING_SERVER, edited(LEAKY_RELU_CLOBBERS_X)))
     assert honest.scores["test_leaky_relu"] == 0.0 and "输入被修改了" in honest.messages["test_leaky_relu"]
     assert lost(honest) == {"test_leaky_relu"}  # the network's own layers never get its input
     assert lying.scores == honest.scores and lying.messages == honest.messages
+    assert lying.mistakes == honest.mistakes == {"test_leaky_relu": LEAKY_RELU_CLOBBERS_X.id}
 
 
 # --------------------------------------------------------------------------------------
@@ -160,8 +168,10 @@ def test_the_arena_cannot_be_resized_from_inside_and_holes_only_zero_it():
 
 
 def test_an_update_that_attacks_the_arena_gains_nothing(tmp_path):
-    notebook = edited([("momentum", "params[key] -= self.v[key]",
-                        "params[key] = params[key] - self.v[key]\n            attack_arena()")])
+    attacking = MOMENTUM_OUT_OF_PLACE.source.replace("params[key] = params[key] - (self.v[key])",
+                                                     "params[key] = params[key] - self.v[key]\n            attack_arena()")
+    assert "attack_arena()" in attacking
+    notebook = catalogue.with_definition(source_notebook(), "Momentum", attacking)
     notebook = inserted_after("initialize_parameters", ARENA_ATTACKS, notebook)
     result = verify(tmp_path, "attacks_the_arena", notebook)
     assert result.scores == dict(FULL, test_momentum=0.0)

@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell
 
+from autograder import catalogue
+from autograder.catalogue import with_definition
 from autograder.course import ASSIGNMENT, RELEASE_DIR, ROOT
-from autograder.examples import all_examples, cell_by_grade_id, edited, source_notebook
-from autograder.pipeline import TEST_CELLS
+from autograder.examples import all_examples, cell_by_grade_id, source_notebook
+from autograder.parts import PARTS, TEST_CELLS
 from autograder.sandbox import proxy
 from autograder.sandbox.interface import NotTransferable
 from autograder.sandbox.proxy import Sandbox
@@ -25,8 +27,7 @@ from autograder.verify import verify_notebook
 pytestmark = pytest.mark.slow
 
 SUBMISSIONS, LOSING = all_examples()
-OPTIMIZER_CELLS = {"test_adagrad", "test_rmsprop", "test_momentum", "test_nesterov", "test_adam",
-                   "test_adabelief"}
+OPTIMIZER_CELLS = {p.grade_id for p in PARTS.values() if p.kind == "optimizer"}
 FULL = {name: float(points) for name, points in TEST_CELLS.items()}
 
 
@@ -70,7 +71,7 @@ def examples(tmp_path_factory):
 def test_reference_solution_gets_full_marks(examples):
     result = examples["reference_solution"]
     assert result.scores == FULL and result.total == 100
-    assert result.messages == {name: "" for name in TEST_CELLS}
+    assert result.messages == {name: "" for name in TEST_CELLS} and result.mistakes == {}
     assert result.reason == "" and result.sandbox == "bwrap"
 
 
@@ -80,6 +81,7 @@ def test_points_are_lost_exactly_in_the_right_cells(examples, student):
     assert lost(result) == LOSING[student]
     for name in LOSING[student]:
         assert result.scores[name] == 0.0 and result.messages[name]
+    assert set(result.mistakes) <= LOSING[student]  # a mistake is named only where points are lost
     assert result.reason == ""
     assert_clean_messages(result)
 
@@ -103,10 +105,20 @@ def inserted_after(grade_id, source, notebook=None):
     return notebook
 
 
-WRONG_AFFINE = ("affine", "self.db = np.sum(dout, axis=0)", "self.db = np.sum(dout, axis=1)")
-WRONG_ADAM = ("adam", "v_corrected = self.v[key] / (1 - self.beta1 ** self.t)", "v_corrected = self.v[key]")
-WRONG_NESTEROV = ("nesterov", "params[key] -= self.beta * self.v[key] + self.learning_rate * grads[key]",
-                  "params[key] -= self.v[key]")
+def with_mistakes(*entry_ids, notebook=None):
+    """notebook (default: the source) with the catalogue's mistakes in place of its solutions."""
+    return catalogue.notebook_with(notebook or source_notebook(), *(catalogue.get(i) for i in entry_ids))
+
+
+def with_changed(entry_id, old, new, notebook=None):
+    """notebook (default: the source) whose cell of the entry's part holds the entry's source
+    with old replaced by new."""
+    entry = catalogue.get(entry_id)
+    assert entry.source.count(old) == 1
+    return with_definition(notebook or source_notebook(), entry.name, entry.source.replace(old, new))
+
+
+WRONG_AFFINE, WRONG_ADAM, WRONG_NESTEROV = "affine_db_axis1", "adam_no_bias_correction", "nesterov_as_momentum"
 REFERENCE_FILE = ROOT / "autograder" / "reference" / "layers.py"
 
 FAKE_AUTOGRADER = """
@@ -141,20 +153,21 @@ HOSTILE = {
                        "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
                        "np.testing.assert_allclose = lambda *a, **k: None\n"
                        "np.array_equal = lambda *a, **k: True",
-                       edited([WRONG_AFFINE])),
+                       with_mistakes(WRONG_AFFINE)),
         {"test_affine", "test_network"}, ""),
     "fake_autograder_module": (
-        inserted_after("initialize_parameters", FAKE_AUTOGRADER, edited([WRONG_ADAM])),
+        inserted_after("initialize_parameters", FAKE_AUTOGRADER, with_mistakes(WRONG_ADAM)),
         {"test_adam"}, ""),
     "input_transformer_blanks_tests": (
-        inserted_after("initialize_parameters", BLANKING_TRANSFORMER, edited([WRONG_NESTEROV])),
+        inserted_after("initialize_parameters", BLANKING_TRANSFORMER, with_mistakes(WRONG_NESTEROV)),
         {"test_nesterov"}, ""),
     "reads_the_reference": (
-        edited([("affine", "class Affine:", STEAL_REFERENCE), WRONG_AFFINE]),
+        with_changed(WRONG_AFFINE, "class Affine:", STEAL_REFERENCE),
         {"test_affine", "test_network"}, ""),
     "infinite_loop_in_a_cell": (inserted_after("affine", "while True:\n    pass"), set(), ""),
     "infinite_loop_in_a_method": (
-        edited([("momentum", "params[key] -= self.v[key]", "params[key] -= self.v[key]\n            while True: pass")]),
+        with_definition(source_notebook(), "Momentum", catalogue.reference_source("Momentum").replace(
+            "params[key] -= self.v[key]", "params[key] -= self.v[key]\n            while True: pass")),
         {"test_momentum"}, ""),
     "loop_that_ignores_the_alarm": (
         inserted_after("test_network", "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
@@ -184,6 +197,7 @@ def test_hostile_submission_scores_zero_exactly_where_it_is_wrong(tmp_path, case
     result = verify_notebook(write(tmp_path, case, notebook), cell_timeout=3, check_timeout=5)
     assert lost(result) == losing, result.messages
     assert all(result.scores[name] == 0.0 for name in losing)
+    assert set(result.mistakes) <= losing
     assert reason in result.reason if reason else result.reason == ""
     assert_clean_messages(result)
 
@@ -202,11 +216,13 @@ def test_a_file_that_is_no_notebook_scores_zero(tmp_path, content, reason):
 def test_stripped_metadata_changes_nothing(tmp_path):
     """Test cells found by content alone: the hidden-test code never runs in the sandbox,
     and each check still runs at its cell's position."""
-    notebook = edited([WRONG_ADAM])
+    notebook = with_mistakes(WRONG_ADAM)
     for cell in notebook.cells:
         cell.metadata.pop("nbgrader", None)
     result = verify_notebook(write(tmp_path, "stripped", notebook))
     assert lost(result) == {"test_adam"} and result.reason == ""
+    assert result.mistakes == {"test_adam": WRONG_ADAM}
+    assert f"「{catalogue.get(WRONG_ADAM).title}」" in result.messages["test_adam"]
 
 
 # --------------------------------------------------------------------------------------
@@ -271,7 +287,7 @@ def test_a_reply_above_the_size_limit_is_refused_and_the_sandbox_goes_on():
 def test_weak_sandbox_when_forced(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("AUTOGRADER_SANDBOX", "weak")
     with caplog.at_level(logging.WARNING, logger="autograder.sandbox.proxy"):
-        result = verify_notebook(write(tmp_path, "wrong_adam", edited([WRONG_ADAM])))
+        result = verify_notebook(write(tmp_path, "wrong_adam", with_mistakes(WRONG_ADAM)))
     assert result.sandbox.startswith("weak: forced")
     assert lost(result) == {"test_adam"}
     assert "WITHOUT bubblewrap" in caplog.text

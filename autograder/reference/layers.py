@@ -1,7 +1,8 @@
 """The layers of the network: LeakyRelu, Affine and SoftmaxWithLoss.
 
-Each layer keeps what its backward pass needs from the last forward pass.
-No method modifies the arrays it is given.
+Written as the answer key of the notebook: the text's formulas, in the text's order. Each
+layer keeps what its backward pass needs from the last forward pass; no method modifies
+the arrays it is given. (A speed-tuned version lives in benchmarks/tuned.py.)
 """
 import numpy as np
 
@@ -9,33 +10,30 @@ from .functions import cross_entropy_error, softmax
 
 
 class LeakyRelu:
-    """y = x for x > 0, alpha * x otherwise (alpha = 0.1)."""
+    """out = x where x > 0, alpha * x where x <= 0 (alpha = 0.1)."""
 
     def __init__(self):
+        self.mask = None  # same shape as x: True where x <= 0
         self.alpha = 0.1
-        self.mask = None  # (same shape as x) True where x > 0
-        self.slope = None  # (same shape as x) dout/dx: 1 where x > 0, alpha elsewhere
 
     def forward(self, x):
         """x: any shape -> out: same shape and dtype."""
-        self.mask = x > 0
-        # out = x * slope is exactly np.where(mask, x, alpha * x), and backward becomes
-        # one product: np.where on a mask of random signs is several times slower than
-        # these passes. slope = max(mask, alpha): 1 where x > 0, alpha elsewhere.
-        self.slope = np.maximum(self.mask, self.alpha, dtype=np.result_type(x, self.alpha))
-        return x * self.slope
+        self.mask = (x <= 0)
+        out = np.where(self.mask, self.alpha * x, x)
+        return out
 
     def backward(self, dout):
-        """dout: dL/dout, shape of the last x -> dx: dL/dx, same shape."""
-        return dout * self.slope
+        """dout: dL/dout, shape of the last x -> dx = dL/dx: dout where x > 0, alpha * dout elsewhere."""
+        dx = np.where(self.mask, self.alpha * dout, dout)
+        return dx
 
 
 class Affine:
     """out = x @ W + b, for a batch of inputs."""
 
     def __init__(self, W, b):
-        """W: (D, M), b: (M,). The arrays are shared, not copied: an optimizer
-        that updates them in place updates this layer."""
+        """W: (D, M), b: (M,). The arrays are kept, not copied: an optimizer that updates
+        them in place updates this layer."""
         self.W = W
         self.b = b
         self.x = None  # (N, D) last input, flattened
@@ -46,24 +44,22 @@ class Affine:
     def forward(self, x):
         """x: (N, D) or (N, d1, d2, ...) with d1*d2*... = D -> out: (N, M)."""
         self.original_x_shape = x.shape
-        self.x = x.reshape(x.shape[0], -1)
-        out = self.x @ self.W
-        out += self.b
+        x = x.reshape(x.shape[0], -1)
+        self.x = x
+        out = np.dot(x, self.W) + self.b
         return out
 
     def backward(self, dout):
-        """dout: (N, M) -> dx with the shape of the last x; sets dW (D, M) and db (M,)."""
+        """dout: (N, M) -> dx with the shape of the last x; sets dW and db (backward_params)."""
         self.backward_params(dout)
-        dx = dout @ self.W.T
-        return dx.reshape(self.original_x_shape)
+        dx = np.dot(dout, self.W.T)
+        return dx.reshape(*self.original_x_shape)
 
     def backward_params(self, dout):
-        """The parameter half of backward: dout: (N, M) -> sets dW (D, M) and db (M,).
-
-        A first layer, whose input (the data) needs no gradient, calls only this and
-        saves the (N, M) @ (M, D) product of dx."""
-        self.dW = self.x.T @ dout
-        self.db = dout.sum(axis=0)
+        """dout: (N, M) -> sets dW = x^T dout (D, M) and db = the sum of dout over the batch
+        (M,), without dx (the first layer's input, the data, needs none)."""
+        self.dW = np.dot(self.x.T, dout)
+        self.db = np.sum(dout, axis=0)
 
 
 class SoftmaxWithLoss:
