@@ -21,7 +21,7 @@ from autograder.verify import verify_notebook
 
 ENTRIES = {entry.id: entry for entry in catalogue.ENTRIES}
 
-# What the course must know (the list): mistakes, and valid alternatives.
+# What the course must know: typical mistakes of each part, and the valid alternatives.
 REQUIRED_MISTAKES = [
     "adam_no_bias_correction", "adabelief_no_bias_correction",         # missing bias correction
     "adam_t_off_by_one", "adam_t_late", "adabelief_t_late",            # t off by one
