@@ -188,6 +188,7 @@ def test_a_mistake_submitted_alone_loses_points_only_where_it_is_and_is_named(su
     entry, result = ENTRIES[entry_id], submitted[entry_id]
     assert result.reason == "" and result.sandbox == "bwrap"
     assert entry.part in lost(result) and lost(result) <= {entry.part, *dependents(entry.part)}
+    assert lost(result) == catalogue.lost_cells(entry)
     assert result.mistakes == {g: entry_id for g in lost(result)}, result.messages
     assert f"「{entry.title}」" in result.messages[entry.part]
 
@@ -196,5 +197,6 @@ def test_a_mistake_submitted_alone_loses_points_only_where_it_is_and_is_named(su
 @pytest.mark.parametrize("entry_id", [e.id for e in catalogue.entries(valid=True)])
 def test_a_valid_alternative_submitted_alone_earns_full_points_and_no_name(submitted, entry_id):
     result = submitted[entry_id]
+    assert catalogue.lost_cells(ENTRIES[entry_id]) == set()
     assert result.total == sum(TEST_CELLS.values()) and result.mistakes == {}, result.messages
     assert all(message == "" for message in result.messages.values())
