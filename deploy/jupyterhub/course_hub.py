@@ -101,9 +101,11 @@ def run(cmd, check=True, timeout=900, **kwargs):
 
 
 def digest(*paths):
+    """sha256 of the files without their comment lines (a changed comment installs nothing anew)."""
     h = hashlib.sha256()
     for path in paths:
-        h.update(Path(path).read_bytes())
+        lines = Path(path).read_text().splitlines()
+        h.update("\n".join(line for line in lines if not line.lstrip().startswith("#")).encode())
     return h.hexdigest()
 
 
