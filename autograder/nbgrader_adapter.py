@@ -28,9 +28,11 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_output
+from sqlalchemy.exc import SAWarning
 
 from autograder.course import ASSIGNMENT, DATA_DIR, ROOT
 from autograder.parts import TEST_CELLS
@@ -289,7 +291,9 @@ class Course:
             app.create_student = True
             app.autograde_preprocessors = [executor if step is Execute else step
                                            for step in app.autograde_preprocessors]
-            outcome = capture_log(app)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SAWarning)  # autoflush notes about nbgrader's new rows
+                outcome = capture_log(app)
         if executor.result is None or not outcome["success"]:
             raise NbgraderError(f"nbgrader autograde failed for {student}: "
                                 + (outcome.get("error") or outcome.get("log") or "")[-3000:])
@@ -309,11 +313,10 @@ class Course:
 
     def record_zero(self, student, why):
         """A submission of student with 0 points in every grade cell (nothing to grade)."""
-        import warnings
         from nbgrader.api import Gradebook
 
         with Gradebook(self.db_url) as gradebook, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes about nbgrader's new rows
+            warnings.simplefilter("ignore", SAWarning)  # autoflush notes about nbgrader's new rows
             gradebook.update_or_create_student(student)
             submission = gradebook.update_or_create_submission(ASSIGNMENT, student)
             for notebook in submission.notebooks:
