@@ -179,6 +179,7 @@ def hub():
                                     students=[CORRECT, MISTAKE], port=_free_port(), short_schedule=True,
                                     fresh=True)
         steps.note("setup done; starting JupyterHub")
+        course_hub.private_state(settings)
         log = open(RESULTS / "hub.log", "w")
         process = subprocess.Popen(course_hub.hub_command(settings), cwd=state, stdout=log,
                                    stderr=subprocess.STDOUT, env=course_hub.hub_environment(settings),
@@ -187,6 +188,11 @@ def hub():
         _wait_http(f"{base}/hub/login", 90)
         steps.note(f"hub up at {base}")
         accounts = json.loads((state / "accounts.json").read_text())
+        # what students cannot read: the instructor's course (solutions, checks, gradebook), the hub's database
+        for path in (Path(settings["course_dir"]) / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                     Path(settings["course_dir"]) / "autograder" / "checks.py", state / "jupyterhub.sqlite"):
+            denied = course_hub.run(["runuser", "-u", CORRECT, "--", "cat", str(path)], check=False)
+            assert denied.returncode != 0 and "Permission denied" in denied.stderr, f"a student can read {path}"
         yield {"settings": settings, "base": base, "accounts": accounts, "steps": steps, "state": state}
     finally:
         if process is not None:

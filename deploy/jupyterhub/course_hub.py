@@ -514,9 +514,18 @@ def print_accounts(settings):
     print(flush=True)
 
 
+def private_state(settings):
+    """The hub's database readable by root only (the state folder is traversable by the users,
+    who reach their configuration and data through it; JupyterHub makes its cookie secret 0600)."""
+    path = Path(settings["state"]) / "jupyterhub.sqlite"
+    path.touch(mode=0o600, exist_ok=True)
+    os.chmod(path, 0o600)
+
+
 def start(settings):
     """Runs the hub in the foreground until it exits (Ctrl-C: the hub stops the proxy and
     the user servers)."""
+    private_state(settings)
     os.chdir(settings["state"])
     os.execve(hub_command(settings)[0], hub_command(settings), hub_environment(settings))
 
@@ -555,6 +564,8 @@ def teardown(state=DEFAULT_STATE):
         remove_user(name)
     if settings.get("made_exchange"):
         shutil.rmtree(settings["exchange"], ignore_errors=True)
+        with contextlib.suppress(OSError):        # /srv/nbgrader, when the exchange was all it held
+            os.rmdir(Path(settings["exchange"]).parent)
     shutil.rmtree(state, ignore_errors=True)
     log(f"removed the hub in {state} and its accounts")
 
