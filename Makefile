@@ -8,7 +8,7 @@ export MPLBACKEND := Agg
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 
-.PHONY: help venv test test-fast demo grade compare release figures bench reproduce lab lock clean
+.PHONY: help venv test test-fast demo grade compare release figures bench reproduce lab lock clean student-kit challenge
 
 help:
 	@echo "make demo       release, autograde the example submissions, feedback, grades.csv, score table"
@@ -20,6 +20,8 @@ help:
 	@echo "make compare    train the seven optimizers on a short schedule and save the comparison figure"
 	@echo "make reproduce  train the seven optimizers with the original schedule (10000 iterations each)"
 	@echo "make lab        open JupyterLab on the course"
+	@echo "make student-kit  the zip students get: release notebook, helpers, figures, data, README, requirements"
+	@echo "make challenge  train the course's configuration of the optional challenge (test error <= 1.5 %)"
 
 venv: $(STAMP)
 
@@ -55,6 +57,12 @@ bench: $(STAMP)
 
 reproduce: $(STAMP)
 	$(PY) -m autograder.experiments --schedule full --out results/reproduce
+
+student-kit: $(STAMP)
+	$(PY) scripts/student_kit.py --out results/student_kit/mlp_optimizers_student.zip
+
+challenge: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(PY) -m autograder.experiments --challenge --out results/challenge
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab

@@ -19,7 +19,8 @@ BUGS = {
         [("affine", "self.db = np.sum(dout, axis=0)", "self.db = np.sum(dout, axis=1)")],
         {"test_affine", "test_network"}),
     "leaky_relu_backward_slope_zero": (
-        [("leaky_relu", "dx[self.mask] = self.alpha * dx[self.mask]", "dx[self.mask] = 0")],
+        [("leaky_relu", "dx = np.where(self.mask, self.alpha * dout, dout)",
+          "dx = dout.copy()\n        dx[self.mask] = 0")],
         {"test_leaky_relu", "test_network"}),
     "init_without_weight_scale": (
         [("initialize_parameters",
@@ -60,11 +61,11 @@ BUGS = {
 
 # name -> edits; each must get full marks
 ALTERNATIVES = {
-    "leaky_relu_with_np_where": [
-        ("leaky_relu", "out[self.mask] = self.alpha * out[self.mask]",
-         "out = np.where(self.mask, self.alpha * x, x)"),
-        ("leaky_relu", "dx = dout.copy()\n        dx[self.mask] = self.alpha * dx[self.mask]",
-         "dx = np.where(self.mask, self.alpha * dout, dout)"),
+    "leaky_relu_with_boolean_indexing": [
+        ("leaky_relu", "out = np.where(self.mask, self.alpha * x, x)",
+         "out[self.mask] = self.alpha * out[self.mask]"),
+        ("leaky_relu", "dx = np.where(self.mask, self.alpha * dout, dout)",
+         "dx = dout.copy()\n        dx[self.mask] = self.alpha * dx[self.mask]"),
     ],
     "affine_with_matmul_and_einsum": [
         ("affine", "out = np.dot(x, self.W) + self.b", "out = x @ self.W + self.b"),

@@ -449,7 +449,10 @@ def draw_softmax(out_dir):
 
 
 def draw_softmax_with_loss(out_dir):
-    """图9: the Softmax-with-Loss layer as a graph, forward in black, backward in red."""
+    """图9: the Softmax-with-Loss layer as a graph, forward in black, backward in red.
+
+    The notation is the text's: a_k the scores, \\hat{y}_k the softmax output, y_k the one-hot
+    label (the book this figure follows writes y_k and t_k)."""
     fig, ax = diagram(10.5, 5.0, (-0.4, 14.6), (-1.4, 5.3))
     rows = [4.4, 2.5, 0.6]
     x_a, x_soft, x_ce, x_l = 0.5, 4.6, 9.6, 13.4
@@ -461,15 +464,15 @@ def draw_softmax_with_loss(out_dir):
     box(ax, (x_l, y_mid), "$L$", width=0.8, height=0.8)
     for k, y in enumerate(rows, start=1):
         ax.text(x_a, y, f"$a_{k}$", ha="center", va="center", fontsize=16)
-        edge(ax, (x_a + 0.35, y), (x_soft - box_w / 2, y), "", f"$y_{k} - t_{k}$",
+        edge(ax, (x_a + 0.35, y), (x_soft - box_w / 2, y), "", f"$\\hat{{y}}_{k} - y_{k}$",
              backward=True, fontsize=14)
-        edge(ax, (x_soft + box_w / 2, y), (x_ce - box_w / 2, y), f"$y_{k}$",
-             f"$-\\dfrac{{t_{k}}}{{y_{k}}}$", backward=True, fontsize=14)
+        edge(ax, (x_soft + box_w / 2, y), (x_ce - box_w / 2, y), f"$\\hat{{y}}_{k}$",
+             f"$-\\dfrac{{y_{k}}}{{\\hat{{y}}_{k}}}$", backward=True, fontsize=14)
     edge(ax, (x_ce + box_w / 2, y_mid), (x_l - 0.4, y_mid), "", "$1$", backward=True,
          fontsize=14)
     for k, dx in enumerate([-0.5, 0.0, 0.5], start=1):
         x = x_ce + dx
-        ax.text(x, -1.05, f"$t_{k}$", ha="center", va="center", fontsize=15)
+        ax.text(x, -1.05, f"$y_{k}$", ha="center", va="center", fontsize=15)
         arrow(ax, (x, -0.8), (x, y_mid - box_h / 2))
     legend(ax, (11.5, 4.9))
     return save(fig, out_dir, "fig9_softmax_with_loss.png")

@@ -65,5 +65,46 @@ def test_training_runs_a_short_schedule_under_nbgrader():
 def test_every_exercise_is_explained_before_its_code():
     assert NOTEBOOK.cells[0].cell_type == "markdown"
     for i, cell in enumerate(NOTEBOOK.cells):
-        if nbgrader(cell).get("solution"):
+        if nbgrader(cell).get("solution") and cell.cell_type == "code":
             assert NOTEBOOK.cells[i - 1].cell_type == "markdown", "explain an exercise before its code"
+
+
+# --------------------------------------------------------------------------------------
+# The questions: manually graded answers, apart from the 100 autograded points
+# --------------------------------------------------------------------------------------
+
+QUESTIONS = {"q1_adagrad_vs_rmsprop": 3, "q2_adaptive_learning_rates": 3, "q3_momentum_vs_nesterov": 3,
+             "q4_momentum_learning_rate": 3}
+ANSWERS = [c for c in NOTEBOOK.cells if c.cell_type == "markdown" and nbgrader(c)]
+
+
+def test_the_questions_are_manually_graded_answer_cells_with_their_own_points():
+    assert {nbgrader(c)["grade_id"]: nbgrader(c)["points"] for c in ANSWERS} == QUESTIONS
+    assert [nbgrader(c)["grade_id"] for c in ANSWERS] == list(QUESTIONS)
+    for cell in ANSWERS:
+        meta = nbgrader(cell)
+        assert meta["grade"] and meta["solution"] and not meta["locked"], meta["grade_id"]
+        assert len(cell.source) > 200, f"{meta['grade_id']}: the source holds a model answer"
+    assert not set(QUESTIONS) & set(TEST_CELLS)
+
+
+def test_each_answer_follows_its_question_after_the_last_autograded_cell():
+    cells = NOTEBOOK.cells
+    last_test = max(i for i, c in enumerate(cells) if nbgrader(c).get("grade_id") in TEST_CELLS)
+    for number, cell in enumerate(ANSWERS, start=1):
+        i = cells.index(cell)
+        assert i > last_test, "the questions come after the comparison of the optimizers"
+        question = next(c for c in reversed(cells[:i]) if c.cell_type == "markdown" and not nbgrader(c))
+        assert f"**问题 {number}**" in question.source
+
+
+def test_cells_that_only_train_or_plot_after_the_tests_are_bare_calls():
+    """Grading skips the release's cells that only train or plot; new ones keep that form."""
+    import ast
+    cells = NOTEBOOK.cells
+    last_test = max(i for i, c in enumerate(cells) if nbgrader(c).get("grade_id") in TEST_CELLS)
+    for cell in cells[last_test + 1:]:
+        if cell.cell_type == "code" and ("run(" in cell.source or "plot_" in cell.source):
+            if "RUN_CHALLENGE" in cell.source or "path_optimizers" in cell.source or "best =" in cell.source:
+                continue
+            assert all(isinstance(node, ast.Expr) for node in ast.parse(cell.source).body), cell.source

@@ -8,6 +8,7 @@
 """
 import ast
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -149,7 +150,7 @@ REFERENCE_TARGETS = [
 @pytest.mark.parametrize("test_name, target", REFERENCE_TARGETS, ids=[t for t, _ in REFERENCE_TARGETS])
 def test_public_test_passes_on_the_reference(test_name, target, capsys):
     getattr(pt, test_name)(target)
-    assert capsys.readouterr().out == f"{test_name}: 全部通过 ✓\n"
+    assert capsys.readouterr().out == f"{test_name}：全部通过 ✓\n"
 
 
 def test_every_graded_cell_has_a_public_test():
@@ -157,6 +158,7 @@ def test_every_graded_cell_has_a_public_test():
              "test_adagrad", "test_rmsprop", "test_momentum", "test_nesterov", "test_adam",
              "test_adabelief"}
     assert names == {n for n in dir(pt) if n.startswith("test_")}
+    assert {n for n in dir(pt) if n.startswith("check_")} == {"check_gradients", "check_overfit"}
 
 
 class MaskCopyLeakyRelu(R.LeakyRelu):
@@ -304,7 +306,16 @@ def init_missing_w3(*args, **kwargs):
 
 # -- LeakyRelu
 
-class ReluBackward(R.LeakyRelu):
+class _PositiveMask(R.LeakyRelu):
+    """The reference's layer with self.mask = (x > 0), whatever mask the reference keeps."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        self.mask = x > 0
+        return out
+
+
+class ReluBackward(_PositiveMask):
     def backward(self, dout):
         return np.where(self.mask, dout, 0 * dout)
 
@@ -321,7 +332,7 @@ class AlphaOnPositiveSide(R.LeakyRelu):
         return np.where(self.mask, self.alpha * x, x)
 
 
-class BackwardModifiesDout(R.LeakyRelu):
+class BackwardModifiesDout(_PositiveMask):
     """The seed's bug: dout[mask] = alpha * dout[mask]; return dout."""
 
     def backward(self, dout):
@@ -336,7 +347,7 @@ class ForwardModifiesX(R.LeakyRelu):
         return x
 
 
-class BackwardIgnoresDout(R.LeakyRelu):
+class BackwardIgnoresDout(_PositiveMask):
     def backward(self, dout):
         return np.where(self.mask, 1.0, self.alpha).astype(dout.dtype)
 
@@ -690,3 +701,127 @@ def test_public_tests_leave_the_caller_alone():
     pt.test_network(R.ThreeLayerNet)
     pt.test_adam(R.Adam)
     assert np.get_printoptions() == options
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. The two checks that score nothing: the gradient check and memorising 50 samples
+# ---------------------------------------------------------------------------------------------
+
+def _gradient_check_inputs(net_class=R.ThreeLayerNet):
+    utils = _load_utils()
+    net = net_class(6, 5, 3, weight_init_std=1.0, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((4, 6))
+    y = np.array([0, 2, 1, 2])
+    analytic = {key: value.copy() for key, value in net.gradient(x, y).items()}
+
+    def exact_loss():  # as in the notebook: the cross-entropy without the 1e-7 in the log
+        pred = R.softmax(net.predict(x))
+        return -np.mean(np.log(pred[np.arange(len(y)), y]))
+
+    numerical = utils.numerical_gradient(exact_loss, net.params)
+    return analytic, numerical
+
+
+def _load_utils():
+    spec = importlib.util.spec_from_file_location("course_utils", PUBLIC_TESTS_PATH.parent / "utils.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gradient_check_passes_on_the_notebook_sized_example(capsys):
+    analytic, numerical = _gradient_check_inputs()
+    assert max(_load_utils().rel_error(analytic[k], numerical[k]) for k in analytic) < 1e-7
+    pt.check_gradients(analytic, numerical)
+    assert capsys.readouterr().out == "check_gradients：全部通过 ✓\n"
+
+
+def test_the_gradient_check_names_the_wrong_gradient():
+    class WrongDb(R.Affine):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.db = self.db * 2
+            return dx
+
+    class Net(R.ThreeLayerNet):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.layers["Affine2"] = WrongDb(self.params["W2"], self.params["b2"])
+
+    analytic, numerical = _gradient_check_inputs(Net)
+    with pytest.raises(AssertionError) as info:
+        pt.check_gradients(analytic, numerical)
+    assert "grads['" in str(info.value) and "梯度检查没有通过" in str(info.value)
+
+
+def test_numerical_gradient_restores_the_parameters():
+    utils = _load_utils()
+    params = {"w": np.array([1.0, -2.0, 0.5])}
+    before = params["w"].copy()
+    grad = utils.numerical_gradient(lambda: float(np.sum(params["w"] ** 3)), params)
+    np.testing.assert_allclose(grad["w"], 3 * before ** 2, rtol=1e-8)
+    assert np.array_equal(params["w"], before)
+
+
+@pytest.mark.slow
+def test_fifty_samples_are_memorised_by_the_reference_and_not_by_a_broken_update(capsys):
+    from autograder.course import load_data
+    (x_train, y_train), _ = load_data()
+    x, y = x_train[:50], y_train[:50]
+    history = R.train_network(R.ThreeLayerNet(784, 300, 10), R.SGD(0.1), x, y, x, y,
+                              iters_num=OVERFIT_ITERS, batch_size=50, verbose=False)
+    pt.check_overfit(history)
+    assert capsys.readouterr().out == "check_overfit：全部通过 ✓\n"
+
+    class OutOfPlaceSGD(R.SGD):
+        def update(self, params, grads):
+            for key in params:
+                params[key] = params[key] - self.learning_rate * grads[key]
+
+    history = R.train_network(R.ThreeLayerNet(784, 300, 10), OutOfPlaceSGD(0.1), x, y, x, y,
+                              iters_num=OVERFIT_ITERS, batch_size=50, verbose=False)
+    with pytest.raises(AssertionError, match="没有记住"):
+        pt.check_overfit(history)
+
+
+def _overfit_iters():
+    import json
+    notebook = json.loads((PUBLIC_TESTS_PATH.parent / "mlp_optimizers.ipynb").read_text(encoding="utf-8"))
+    source = next("".join(c["source"]) for c in notebook["cells"] if "check_overfit" in "".join(c["source"]))
+    return int(re.search(r"iters_num=(\d+)", source).group(1))
+
+
+OVERFIT_ITERS = _overfit_iters()
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. The plots compare: Momentum and Nesterov look different, the zoom shows tenths of a percent
+# ---------------------------------------------------------------------------------------------
+
+def test_the_comparison_plot_tells_close_optimizers_apart():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    utils = _load_utils()
+    momentum, nesterov = utils.STYLES["Momentum"], utils.STYLES["Nesterov"]
+    assert momentum["linestyle"] != nesterov["linestyle"] and momentum["marker"] != nesterov["marker"]
+    evals = list(range(0, 10000, 600))
+    finals = {"SGD": 0.9778, "RMSprop": 0.9800, "Adam": 0.9808, "Momentum": 0.9129, "Nesterov": 0.9128}
+    histories = {name: {"train_loss": list(np.linspace(2.3, 0.05, 10000)), "eval_iter": evals,
+                        "test_acc": list(np.linspace(0.1, final, len(evals)))} for name, final in finals.items()}
+    fig = utils.plot_histories(histories)
+    loss, accuracy, zoom = fig.axes
+    low, high = zoom.get_ylim()
+    assert high - low < 0.02 and low < 0.9778 < 0.9808 < high, "the zoom shows the best three apart"
+    assert accuracy.get_ylim()[1] - accuracy.get_ylim()[0] > 0.1
+    labels = [text.get_text() for text in zoom.texts]
+    assert {"0.9808 Adam", "0.9800 RMSprop", "0.9778 SGD"} <= set(labels)
+    positions = sorted(text.get_position()[1] for text in zoom.texts)
+    assert all(b - a > 0 for a, b in zip(positions, positions[1:])), "labels do not overlap"
+    lines = {line.get_label(): line for line in accuracy.get_lines()}
+    assert lines["Momentum"].get_linestyle() != lines["Nesterov"].get_linestyle()
+    plt.close(fig)
+    fig = utils.plot_final_accuracy(finals)
+    assert fig.axes[0].get_xlim()[0] > 0.85
+    plt.close(fig)

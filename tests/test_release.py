@@ -32,3 +32,20 @@ def test_release_holds_no_solution_hidden_test_or_autograder_import():
             text = content.decode("utf-8")
             assert not FORBIDDEN.search(text), f"{name} leaks instructor-only content"
             assert "autograder" not in text, name
+
+
+def test_the_release_holds_a_stub_for_each_question_not_the_model_answer():
+    import nbformat
+
+    from autograder.course import SOURCE_DIR
+
+    def answers(path):
+        notebook = nbformat.read(path, as_version=4)
+        return {c.metadata["nbgrader"]["grade_id"]: c.source for c in notebook.cells
+                if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")}
+
+    source, release = answers(SOURCE_DIR / f"{ASSIGNMENT}.ipynb"), answers(RELEASE_DIR / f"{ASSIGNMENT}.ipynb")
+    assert set(source) == set(release) and len(source) == 4
+    for grade_id, stub in release.items():
+        assert stub == "请在这里写你的回答", grade_id
+        assert source[grade_id] != stub

@@ -1,25 +1,25 @@
 """可见测试：在很小的固定输入上运行你的实现，并与写死在本文件中的期望值比较。
 
 每个测试函数接收你定义的函数或类，例如 ``test_affine(Affine)``；全部通过时打印一行
-``test_affine: 全部通过 ✓``，否则抛出 AssertionError，说明哪里不对（形状、dtype、哪个元素、
+``test_affine：全部通过 ✓``，否则抛出 AssertionError，说明哪里不对（形状、dtype、哪个元素、
 是否原地更新……）。你的代码本身抛出的异常（例如还没有填写时的 NotImplementedError）会原样
-显示，方便你找到出错的那一行。期望值是用参考实现算好后抄进来的常数，本文件不含答案代码。
+显示，方便你找到出错的那一行。期望值是事先算好后抄进来的常数，本文件不含答案代码。
 通过可见测试不代表满分：评分时还会运行更严格的隐藏测试。
 
-Visible tests of the mlp_optimizers assignment: fixed small inputs, hard-coded expected outputs.
+另有两个不计分的检查：check_gradients（梯度检查）和 check_overfit（记住 50 个训练样本）。
 """
 import numpy as np
 
-# Tolerances (rtol, atol) of the comparisons, by dtype of the expected result.
+# 比较时的容差 (rtol, atol)，按期望结果的 dtype 区分。
 TOLERANCE = {np.dtype(np.float64): (1e-7, 1e-10), np.dtype(np.float32): (1e-5, 1e-6)}
 
 PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 # ---------------------------------------------------------------------------------------
-# Inputs and expected outputs. Each test function uses only these constants.
+# 输入和期望输出。每个测试函数只用这些常数。
 # ---------------------------------------------------------------------------------------
 
-# initialize_parameters(2, 3, 2, 0.5, dtype=np.float64): the W arrays (the b arrays are zeros).
+# initialize_parameters(2, 3, 2, 0.5, dtype=np.float64) 的 W 数组（b 数组全为 0）。
 INIT_SMALL_ARGS = (2, 3, 2, 0.5)  # input_size, hidden_size, output_size, weight_init_std
 INIT_SMALL_SHAPES = {"W1": (2, 3), "b1": (3,), "W2": (3, 3), "b2": (3,), "W3": (3, 2), "b3": (2,)}
 INIT_SMALL_W1 = [
@@ -36,7 +36,7 @@ INIT_SMALL_W3 = [
     [-0.4389292089606859, 0.021106873357796416],
     [0.2914076068579111, -0.5503095886064606],
 ]
-# initialize_parameters(784, 300, 10, 0.01) with the default dtype (float32): shapes and a few entries.
+# initialize_parameters(784, 300, 10, 0.01)，dtype 取默认值 float32：形状和几个元素。
 INIT_FULL_ARGS = (784, 300, 10, 0.01)
 INIT_FULL_SHAPES = {"W1": (784, 300), "b1": (300,), "W2": (300, 300), "b2": (300,),
                     "W3": (300, 10), "b3": (10,)}
@@ -49,19 +49,19 @@ INIT_FULL_SAMPLES = {
     ('W3', (299, 9)): -0.00106129,
 }
 
-# LeakyRelu (alpha = 0.1): forward(x), then backward(dout).
+# LeakyRelu（alpha = 0.1）：先 forward(x)，再 backward(dout)。
 LEAKY_RELU_X = [[1.0, -0.5], [-2.0, 3.0]]
 LEAKY_RELU_DOUT = [[1.0, 1.0], [1.0, 1.0]]
 LEAKY_RELU_OUT = [[1.0, -0.05], [-0.2, 3.0]]
 LEAKY_RELU_DX = [[1.0, 0.1], [0.1, 1.0]]
-# The same in float32, on a (2, 3) input and a non-constant dout.
+# 同样的测试用 float32，输入形状为 (2, 3)，dout 不是常数。
 LEAKY_RELU_X_F32 = [[0.5, -1.5, 2.0], [-0.25, 4.0, -3.0]]
 LEAKY_RELU_DOUT_F32 = [[1.0, -1.0, 2.0], [0.5, -2.0, 3.0]]
 LEAKY_RELU_OUT_F32 = [[0.5, -0.15, 2.0], [-0.025, 4.0, -0.3]]
 LEAKY_RELU_DX_F32 = [[1.0, -0.1, 2.0], [0.05, -2.0, 0.3]]
 
-# Affine(W, b): forward(x), then backward(dout).
-# Case 1 (all ones): l = sum(forward(x)) = 9.
+# Affine(W, b)：先 forward(x)，再 backward(dout)。
+# 情形 1（全为 1）：l = sum(forward(x)) = 9。
 AFFINE_W_ONES = [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
 AFFINE_B_ONES = [1.0, 1.0, 1.0]
 AFFINE_X_ONES = [[1.0, 1.0]]
@@ -71,7 +71,7 @@ AFFINE_OUT_ONES = [[3.0, 3.0, 3.0]]
 AFFINE_DX_ONES = [[3.0, 3.0]]
 AFFINE_DW_ONES = [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
 AFFINE_DB_ONES = [1.0, 1.0, 1.0]
-# Case 2: N = 2 samples, D = 2 inputs, M = 3 outputs.
+# 情形 2：N = 2 个样本，D = 2 个输入，M = 3 个输出。
 AFFINE_W = [[1.0, 2.0, -1.0], [0.5, -1.0, 3.0]]
 AFFINE_B = [0.5, -1.0, 2.0]
 AFFINE_X = [[1.0, -1.0], [2.0, 0.5]]
@@ -80,7 +80,7 @@ AFFINE_OUT = [[1.0, 2.0, -2.0], [2.75, 2.5, 1.5]]
 AFFINE_DX = [[2.0, -2.5], [3.5, 1.5]]
 AFFINE_DW = [[5.0, 2.0, 0.0], [0.0, 0.5, 1.25]]
 AFFINE_DB = [3.0, 1.0, -0.5]
-# Case 3, float32: N = 3, D = 2, M = 2.
+# 情形 3，float32：N = 3，D = 2，M = 2。
 AFFINE_W_F32 = [[0.5, -1.0], [2.0, 1.5]]
 AFFINE_B_F32 = [0.1, -0.2]
 AFFINE_X_F32 = [[1.0, 2.0], [-1.0, 0.5], [0.25, -2.0]]
@@ -90,13 +90,13 @@ AFFINE_DX_F32 = [[1.5, 0.5], [-1.75, 4.0], [-1.25, -3.625]]
 AFFINE_DW_F32 = [[0.0, -2.9375], [6.25, -1.5]]
 AFFINE_DB_F32 = [-0.5, 1.25]
 
-# ThreeLayerNet(4, 5, 3, weight_init_std=1.0, dtype=np.float64): predict, loss, gradient.
-# (The float32 network, dtype left at its default, must give the same scores to float32 precision.)
+# ThreeLayerNet(4, 5, 3, weight_init_std=1.0, dtype=np.float64)：predict、loss、gradient。
+# dtype 取默认值的 float32 网络应在 float32 精度内给出相同的得分。
 NETWORK_SIZES = (4, 5, 3)  # input_size, hidden_size, output_size
 NETWORK_WEIGHT_INIT_STD = 1.0
 NETWORK_X = [[1.0, -0.5, 0.25, 2.0], [-1.0, 0.5, 1.5, -2.0]]
-NETWORK_Y = [0, 2]  # class indices
-NETWORK_Y_ONEHOT = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]  # the same labels, one-hot
+NETWORK_Y = [0, 2]  # 类别索引
+NETWORK_Y_ONEHOT = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]  # 同样的标签，one-hot 形式
 NETWORK_SCORES = [
     [-0.049844886090277034, 2.9657708532586433, 4.410699836099938],
     [0.6762566431810196, 0.05568985347044022, 0.5778599011594275],
@@ -105,36 +105,36 @@ NETWORK_LOSS = 2.8367668516956526
 NETWORK_GRAD_B1 = [-0.11436927814472597, -0.007978429981050139, 0.3123889675244679,
                    -0.38664418488217345, 0.7734399264764638]
 
-# Optimizers: three updates of the same parameters with a fixed sequence of gradients.
+# 优化器：用一串固定的梯度对同一组参数做三次更新。
 OPT_PARAMS0 = {"W": [[1.0, -2.0], [0.5, 3.0]], "b": [0.0, -1.0]}
 OPT_GRADS = [
     {"W": [[1.0, 2.0], [-0.5, 4.0]], "b": [0.5, -1.0]},
     {"W": [[2.0, -1.0], [1.0, 0.5]], "b": [-1.0, 2.0]},
     {"W": [[-1.0, 0.5], [3.0, -2.0]], "b": [0.25, 1.0]},
 ]
-# Hyper-parameters of the float64 case (not the defaults: a large epsilon shows where it is added).
-# The float32 case uses the defaults and the first two gradients; *_EXPECTED_F32 holds its results.
+# float64 情形的超参数不是默认值：较大的 epsilon 能看出它加在哪里。
+# float32 情形用默认超参数和前两个梯度，结果在 *_EXPECTED_F32 里。
 ADAGRAD_HYPER = {"learning_rate": 0.1, "epsilon": 0.01}
 ADAGRAD_EXPECTED = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.900990099009901, -2.099502487562189],
            [0.5980392156862745, 2.9002493765586035]],
      "b": [-0.09803921568627451, -0.900990099009901]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.8119455990199096, -2.0549802375671935],
            [0.5093894046013961, 2.887876596190265]],
      "b": [-0.009389404601396131, -0.9900345989998924]},
-    # after update 3
+    # 第 3 次更新之后
     {"W": [[0.852604439046963, -2.0767072023425026],
            [0.41597691905373935, 2.9322224941946997]],
      "b": [-0.031022365660123657, -1.0306934390269458]},
 ]
 ADAGRAD_EXPECTED_F32 = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.999, -2.001],
            [0.501, 2.999]],
      "b": [-0.0009999998, -0.999]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.9981056, -2.0005527],
            [0.50010556, 2.998876]],
      "b": [-0.00010557269, -0.99989444]},
@@ -142,25 +142,25 @@ ADAGRAD_EXPECTED_F32 = [
 
 RMSPROP_HYPER = {"learning_rate": 0.1, "epsilon": 0.01, "beta": 0.9}
 RMSPROP_EXPECTED = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.6934656996828449, -2.311305592414942],
            [0.7974174357598776, 2.6862526247722105]],
      "b": [-0.2974174357598775, -0.6934656996828449]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.41177555883777445, -2.166005962427439],
            [0.5196396579820998, 2.6452815057985255]],
      "b": [-0.019639657982099712, -0.9751558405279153]},
-    # after update 3
+    # 第 3 次更新之后
     {"W": [[0.5459088592514058, -2.240347583632622],
            [0.22410574695946228, 2.796691621078597]],
      "b": [-0.09079965869462554, -1.1092891409415466]},
 ]
 RMSPROP_EXPECTED_F32 = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.96837735, -2.0316226],
            [0.5316226, 2.9683774]],
      "b": [-0.031622574, -0.96837735]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.9400903, -2.017475],
            [0.5033356, 2.964453]],
      "b": [-0.0033355542, -0.9966644]},
@@ -168,40 +168,40 @@ RMSPROP_EXPECTED_F32 = [
 
 MOMENTUM_HYPER = {"learning_rate": 0.1, "beta": 0.8}
 MOMENTUM_EXPECTED = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.9, -2.2],
            [0.55, 2.6]],
      "b": [-0.05, -0.9]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.62, -2.2600000000000002],
            [0.49000000000000005, 2.23]],
      "b": [0.009999999999999995, -1.02]},
-    # after update 3
+    # 第 3 次更新之后
     {"W": [[0.496, -2.358],
            [0.14200000000000002, 2.134]],
      "b": [0.032999999999999995, -1.216]},
 ]
-# The velocity self.v after each update (v = beta*v + lr*g contains the learning rate).
+# 每次更新之后的速度 self.v（v = beta*v + lr*g 里含有学习率）。
 MOMENTUM_EXPECTED_V = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.1, 0.2],
            [-0.05, 0.4]],
      "b": [0.05, -0.1]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.28, 0.060000000000000026],
            [0.06, 0.37000000000000005]],
      "b": [-0.06, 0.12]},
-    # after update 3
+    # 第 3 次更新之后
     {"W": [[0.12400000000000003, 0.09800000000000003],
            [0.34800000000000003, 0.09600000000000003]],
      "b": [-0.023, 0.196]},
 ]
 MOMENTUM_EXPECTED_F32 = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.999, -2.002],
            [0.5005, 2.996]],
      "b": [-0.0005, -0.999]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.9961, -2.0028],
            [0.49995002, 2.9919]],
      "b": [4.9999973e-05, -1.0001]},
@@ -209,27 +209,27 @@ MOMENTUM_EXPECTED_F32 = [
 
 NESTEROV_HYPER = {"learning_rate": 0.1, "beta": 0.8}
 NESTEROV_EXPECTED = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.82, -2.36],
            [0.59, 2.28]],
      "b": [-0.09000000000000001, -0.82]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.3959999999999999, -2.308],
            [0.44199999999999995, 1.9339999999999997]],
      "b": [0.05800000000000001, -1.116]},
-    # after update 3
+    # 第 3 次更新之后
     {"W": [[0.3967999999999999, -2.4364],
            [-0.13640000000000008, 2.0572]],
      "b": [0.05140000000000001, -1.3728000000000002]},
 ]
-# Nesterov updates v exactly as Momentum does (v = beta*v + lr*g): the same velocities.
+# Nesterov 与 Momentum 更新 v 的方式完全相同（v = beta*v + lr*g），所以速度也相同。
 NESTEROV_EXPECTED_V = MOMENTUM_EXPECTED_V
 NESTEROV_EXPECTED_F32 = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.9981, -2.0038],
            [0.50095, 2.9924]],
      "b": [-0.00095, -0.9981]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.99349, -2.00352],
            [0.49945498, 2.98821]],
      "b": [0.00054499996, -1.0010899]},
@@ -237,25 +237,25 @@ NESTEROV_EXPECTED_F32 = [
 
 ADAM_HYPER = {"learning_rate": 0.1, "epsilon": 0.01, "beta1": 0.8, "beta2": 0.9}
 ADAM_EXPECTED = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.900990099009901, -2.099502487562189],
            [0.5980392156862745, 2.9002493765586035]],
      "b": [-0.09803921568627451, -0.900990099009901]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.8047251199218262, -2.120788505171749],
            [0.5570365396184426, 2.8264885123191137]],
      "b": [-0.0570365396184426, -0.9422465186190759]},
-    # after update 3
+    # 第 3 次更新之后
     {"W": [[0.7690097678634591, -2.1520989870935665],
            [0.48354859488948143, 2.8109263451529634]],
      "b": [-0.042875800707011025, -0.9986998170339141]},
 ]
 ADAM_EXPECTED_F32 = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.999, -2.001],
            [0.501, 2.999]],
      "b": [-0.0009999998, -0.999]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.99803483, -2.0012662],
            [0.5006339, 2.9982429]],
      "b": [-0.0006338963, -0.9993661]},
@@ -263,34 +263,33 @@ ADAM_EXPECTED_F32 = [
 
 ADABELIEF_HYPER = {"learning_rate": 0.1, "epsilon": 0.01, "beta1": 0.8, "beta2": 0.9}
 ADABELIEF_EXPECTED = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.8765432098765432, -2.124223602484472],
            [0.6219512195121951, 2.8753894080996885]],
      "b": [-0.12195121951219512, -0.8765432098765432]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.7459231139176761, -2.1484041558978517],
            [0.574686456511275, 2.7827660577451305]],
      "b": [-0.07468645651127506, -0.9241454592325818]},
-    # after update 3
+    # 第 3 次更新之后
     {"W": [[0.7041338927742514, -2.18450138872654],
            [0.48052119023651796, 2.764986623071374]],
      "b": [-0.05873156225152415, -0.9925296599347116]},
 ]
 ADABELIEF_EXPECTED_F32 = [
-    # after update 1
+    # 第 1 次更新之后
     {"W": [[0.9988889, -2.001111],
            [0.5011111, 2.998889]],
      "b": [-0.001111111, -0.9988889]},
-    # after update 2
+    # 第 2 次更新之后
     {"W": [[0.99777204, -2.0013947],
            [0.50072, 2.9980414]],
      "b": [-0.00072005007, -0.99928]},
 ]
 
-# Everything an optimizer test needs, by class name.
-#   state: the dict attributes created on the first update; counter: has the step counter t;
-#   expected_v: the expected self.v after each update (only where it is pinned down by the
-#   parameters alone up to a factor: Momentum and Nesterov); hint: shown when a value is wrong.
+# 每个优化器测试需要的一切，按类名索引。
+#   state：第一次 update 时创建的字典属性；counter：是否有更新计数 t；
+#   expected_v：每次更新之后期望的 self.v（只对 Momentum 和 Nesterov 检查）；hint：数值不对时显示的提示。
 OPTIMIZER_CASES = {
     "AdaGrad": {
         "hyper": ADAGRAD_HYPER, "expected": ADAGRAD_EXPECTED, "expected_f32": ADAGRAD_EXPECTED_F32,
@@ -331,7 +330,7 @@ OPTIMIZER_CASES = {
 
 
 # ---------------------------------------------------------------------------------------
-# Helpers
+# 辅助函数
 # ---------------------------------------------------------------------------------------
 
 def _index_text(index):
@@ -347,7 +346,7 @@ def _with_hint(message, hint):
 
 
 def _check_array(what, got, expected, dtype=np.float64, hint=None, shape_hint=None):
-    """Raise AssertionError unless got is an array of expected's shape and dtype and values."""
+    """got 与 expected 的形状、dtype、数值都一致时什么也不做，否则抛出 AssertionError。"""
     expected = np.asarray(expected, dtype=dtype)
     if not isinstance(got, np.ndarray):
         raise AssertionError(_with_hint(
@@ -389,7 +388,7 @@ def _check_unchanged(what, array, original):
 
 
 def _passed(name):
-    print("{}: 全部通过 ✓".format(name))
+    print("{}：全部通过 ✓".format(name))
 
 
 # ---------------------------------------------------------------------------------------
@@ -423,7 +422,7 @@ def _check_param_dict(params, shapes, dtype, dtype_hint):
 
 
 def test_initialize_parameters(initialize_parameters):
-    """initialize_parameters: keys, shapes, dtype, zero biases and the seeded weights."""
+    """initialize_parameters：键、形状、dtype、全 0 的偏置和固定种子下的权重。"""
     input_size, hidden_size, output_size, std = INIT_SMALL_ARGS
     params = initialize_parameters(input_size, hidden_size, output_size, std, dtype=np.float64)
     _check_param_dict(params, INIT_SMALL_SHAPES, np.float64,
@@ -452,7 +451,7 @@ def test_initialize_parameters(initialize_parameters):
 # ---------------------------------------------------------------------------------------
 
 def _leaky_relu_hint(got, expected, positive):
-    """A guess at what went wrong, from where the wrong values are (positive: where x > 0)."""
+    """根据出错的位置猜测错在哪里（positive：x > 0 的位置）。"""
     try:
         got = np.asarray(got, dtype=np.float64)
         expected = np.asarray(expected, dtype=np.float64)
@@ -465,7 +464,7 @@ def _leaky_relu_hint(got, expected, positive):
                 and not np.allclose(expected[positive], 0)):
             hints.append("x > 0 的位置不应乘以 alpha：正半轴的斜率是 1。")
         if np.allclose(got[negative], 0) and not np.allclose(expected[negative], 0):
-            hints.append("x <= 0 的位置得到了 0：LeakyRelu 负半轴的斜率是 alpha = 0.1，不是 0（那是 ReLU）。")
+            hints.append("x <= 0 的位置得到了 0：LeakyReLU 负半轴的斜率是 alpha = 0.1，不是 0（那是 ReLU）。")
         elif (np.allclose(got[negative], expected[negative] * 10)
                 and not np.allclose(expected[negative], 0)):
             hints.append("x <= 0 的位置没有乘以 alpha = 0.1。")
@@ -492,7 +491,7 @@ def _run_leaky_relu(LeakyRelu, x_list, dout_list, out_expected, dx_expected, dty
 
 
 def test_leaky_relu(LeakyRelu):
-    """LeakyRelu: forward and backward on float64 and float32 inputs; inputs left unchanged."""
+    """LeakyRelu：float64 和 float32 输入上的 forward 与 backward；输入不能被修改。"""
     _run_leaky_relu(LeakyRelu, LEAKY_RELU_X, LEAKY_RELU_DOUT, LEAKY_RELU_OUT, LEAKY_RELU_DX,
                     np.float64, "")
     _run_leaky_relu(LeakyRelu, LEAKY_RELU_X_F32, LEAKY_RELU_DOUT_F32, LEAKY_RELU_OUT_F32,
@@ -535,7 +534,7 @@ def _run_affine(Affine, W_list, b_list, x_list, dout_list, expected, dtype, labe
 
 
 def test_affine(Affine):
-    """Affine: forward, dx, dW and db on three cases (one of them float32)."""
+    """Affine：三种情形（其中一种是 float32）下的 forward、dx、dW 和 db。"""
     out = _run_affine(Affine, AFFINE_W_ONES, AFFINE_B_ONES, AFFINE_X_ONES, AFFINE_DOUT_ONES,
                       (AFFINE_OUT_ONES, AFFINE_DX_ONES, AFFINE_DW_ONES, AFFINE_DB_ONES),
                       np.float64, "（W、b、x 全为 1）")
@@ -559,7 +558,7 @@ _PREDICT_HINT = ("predict 应把 x 依次传过 self.layers 中的每一层（Af
 
 
 def test_network(ThreeLayerNet):
-    """ThreeLayerNet: predict (float64 and float32), loss through lastLayer, gradient."""
+    """ThreeLayerNet：predict（float64 和 float32）、通过 lastLayer 计算的 loss、gradient。"""
     input_size, hidden_size, output_size = NETWORK_SIZES
     net = ThreeLayerNet(input_size, hidden_size, output_size,
                         weight_init_std=NETWORK_WEIGHT_INIT_STD, dtype=np.float64)
@@ -602,7 +601,7 @@ def test_network(ThreeLayerNet):
 
 
 # ---------------------------------------------------------------------------------------
-# Optimizers
+# 优化器
 # ---------------------------------------------------------------------------------------
 
 def _arrays(literals, dtype):
@@ -628,7 +627,7 @@ def _check_state(optimizer, name, case, params):
 
 
 def _same_as_fresh_optimizer(cls, hyper, params_before, grads, params_after):
-    """True if a new optimizer, given only this step's gradient, lands where the student's did."""
+    """新建的优化器只用这一步的梯度就得到同样的结果时返回 True（说明状态没有保留）。"""
     try:
         fresh = cls(**hyper)
         params = {key: value.copy() for key, value in params_before.items()}
@@ -642,7 +641,7 @@ def _same_as_fresh_optimizer(cls, hyper, params_before, grads, params_after):
 def _run_optimizer(cls, name, case, hyper, expected, dtype, label, expected_v=None):
     optimizer = cls(**hyper)
     params = _arrays(OPT_PARAMS0, dtype)
-    originals = dict(params)  # the arrays the network's layers would hold
+    originals = dict(params)  # 网络各层持有的就是这些数组
     for step, (grad_literals, step_expected) in enumerate(zip(OPT_GRADS, expected), start=1):
         grads = _arrays(grad_literals, dtype)
         params_before = {key: value.copy() for key, value in params.items()}
@@ -691,30 +690,87 @@ def _test_optimizer(cls, name):
 
 
 def test_adagrad(AdaGrad):
-    """AdaGrad: three updates (float64, non-default hyper-parameters) and two (float32, defaults)."""
+    """AdaGrad：三次更新（float64，非默认超参数）和两次更新（float32，默认超参数）。"""
     _test_optimizer(AdaGrad, "AdaGrad")
 
 
 def test_rmsprop(RMSprop):
-    """RMSprop: three updates (float64, non-default hyper-parameters) and two (float32, defaults)."""
+    """RMSprop：三次更新（float64，非默认超参数）和两次更新（float32，默认超参数）。"""
     _test_optimizer(RMSprop, "RMSprop")
 
 
 def test_momentum(Momentum):
-    """Momentum: parameters and velocity over three updates, then two float32 updates."""
+    """Momentum：三次更新后的参数和速度，然后是两次 float32 更新。"""
     _test_optimizer(Momentum, "Momentum")
 
 
 def test_nesterov(Nesterov):
-    """Nesterov: parameters and velocity over three updates, then two float32 updates."""
+    """Nesterov：三次更新后的参数和速度，然后是两次 float32 更新。"""
     _test_optimizer(Nesterov, "Nesterov")
 
 
 def test_adam(Adam):
-    """Adam: three updates (float64, non-default hyper-parameters) and two (float32, defaults)."""
+    """Adam：三次更新（float64，非默认超参数）和两次更新（float32，默认超参数）。"""
     _test_optimizer(Adam, "Adam")
 
 
 def test_adabelief(AdaBelief):
-    """AdaBelief: three updates (float64, non-default hyper-parameters) and two (float32, defaults)."""
+    """AdaBelief：三次更新（float64，非默认超参数）和两次更新（float32，默认超参数）。"""
     _test_optimizer(AdaBelief, "AdaBelief")
+
+
+# ---------------------------------------------------------------------------------------
+# 不计分的检查：梯度检查、记住 50 个训练样本
+# ---------------------------------------------------------------------------------------
+
+_GRADIENT_HINTS = {
+    "W1": "第一层的 dW：检查 Affine.backward_params，以及 LeakyRelu.backward 传回的 dout。",
+    "b1": "第一层的 db：检查 Affine.backward_params（沿 axis=0 求和），以及 LeakyRelu.backward。",
+    "W2": "第二层的 dW：检查 Affine.backward_params 和 Affine.backward 返回的 dx。",
+    "b2": "第二层的 db：检查 Affine.backward_params。",
+    "W3": "最后一层的 dW：检查 Affine.backward_params（dW = xᵀ·dout）。",
+    "b3": "最后一层的 db：检查 Affine.backward_params（db = dout 沿 axis=0 求和）。",
+}
+
+
+def check_gradients(analytic, numerical, tolerance=1e-6):
+    """梯度检查：反向传播得到的梯度 analytic 与数值梯度 numerical（两个键相同的字典）逐个比较。
+
+    每个键的最大相对误差 max|a-b| / max(|a|+|b|, 1e-8) 都小于 tolerance 时打印“全部通过”，
+    否则抛出 AssertionError，指出误差最大的参数和可能出错的地方。
+    """
+    errors = {}
+    for key, expected in numerical.items():
+        if key not in analytic:
+            raise AssertionError("gradient 返回的字典缺少键 '{}'".format(key))
+        got = np.asarray(analytic[key], dtype=np.float64)
+        expected = np.asarray(expected, dtype=np.float64)
+        if got.shape != expected.shape:
+            raise AssertionError("grads['{}'] 的形状不对：期望 {}，得到 {}".format(key, expected.shape, got.shape))
+        errors[key] = float(np.max(np.abs(got - expected) / np.maximum(1e-8, np.abs(got) + np.abs(expected))))
+    worst = max(errors, key=errors.get)
+    if not errors[worst] < tolerance:
+        raise AssertionError(
+            "梯度检查没有通过：grads['{}'] 与数值梯度的相对误差是 {:.2e}（应小于 {:.0e}）。\n"
+            "各参数的相对误差：{}\n提示：{}".format(
+                worst, errors[worst], tolerance,
+                "，".join("{} {:.1e}".format(k, v) for k, v in errors.items()),
+                _GRADIENT_HINTS.get(worst, "从最后一层往前检查每一层的 backward。")))
+    _passed("check_gradients")
+
+
+def check_overfit(history, samples=50):
+    """记住一小批训练样本：history 是 train_network 在这 samples 个样本上训练后的返回值。
+
+    最后一次评估的训练准确率应为 100%，最后 10 次迭代的平均损失应小于第一次迭代损失的十分之一。
+    """
+    accuracy = history["train_acc"][-1]
+    first = history["train_loss"][0]
+    last = float(np.mean(history["train_loss"][-10:]))
+    if accuracy < 1.0 or not last < 0.1 * first:
+        raise AssertionError(
+            "网络没有记住这 {} 个训练样本：训练准确率 {:.2f}，损失从 {:.3f} 降到 {:.3f}。"
+            "参数比样本多得多的网络应当能做到 100%。\n提示：检查前向传播、反向传播和 SGD 的更新"
+            "（参数要原地更新：params[key] -= ...），以及学习率和迭代次数。".format(
+                samples, accuracy, first, last))
+    _passed("check_overfit")
