@@ -8,7 +8,7 @@ export MPLBACKEND := Agg
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 
-.PHONY: help venv test test-fast demo grade compare release figures bench reproduce lab lock clean student-kit challenge
+.PHONY: help venv test test-fast demo grade compare release figures bench reproduce lab lock clean student-kit challenge hub
 
 help:
 	@echo "make demo       release, autograde the example submissions, feedback, grades.csv, score table"
@@ -20,6 +20,7 @@ help:
 	@echo "make compare    train the seven optimizers on a short schedule and save the comparison figure"
 	@echo "make reproduce  train the seven optimizers with the original schedule (10000 iterations each)"
 	@echo "make lab        open JupyterLab on the course"
+	@echo "make hub        (as root) the course on a JupyterHub of its own on 127.0.0.1: prints the login URL and accounts"
 	@echo "make student-kit  the zip students get: release notebook, helpers, figures, data, README, requirements"
 	@echo "make challenge  train the course's configuration of the optional challenge (test error <= 1.5 %)"
 
@@ -78,3 +79,7 @@ clean:
 
 release: $(STAMP)
 	$(VENV)/bin/nbgrader generate_assignment mlp_optimizers --force
+
+# make hub [HUB_ARGS="--students alice,bob --port 8080 --short-schedule"]   (as root; README: Running the course on JupyterHub)
+hub:
+	$(PYTHON_BOOT) deploy/jupyterhub/course_hub.py up $(HUB_ARGS)
