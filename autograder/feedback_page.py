@@ -46,6 +46,7 @@ is not self-contained:
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import re
 import secrets
@@ -432,6 +433,7 @@ def _polish_mathml(root: ET.Element) -> None:
                 element.remove(child)
 
 
+@functools.lru_cache(maxsize=4096)  # every student's page holds the same formulas of the text
 def _tex_to_mathml(tex: str, display: bool) -> str:
     """MathML for tex, or ValueError with the reason it cannot be converted faithfully."""
     try:
