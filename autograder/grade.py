@@ -6,8 +6,9 @@ sandbox, and write the scores into nbgrader's gradebook, feedback pages and a re
           [--allow-weak-sandbox]
     python -m autograder.grade SUBMISSIONS ...
 
-SUBMISSIONS is a .zip of LMS downloads, a folder of them, or an nbgrader submitted/ tree
-(read only; see autograder/intake.py for the layouts and how a student is recognised).
+SUBMISSIONS is a .zip of LMS downloads, a folder of them, or an nbgrader submitted/ tree,
+the course's own included (`grade COURSE/submitted --course COURSE` after `nbgrader collect`);
+it is read only (see autograder/intake.py for the layouts and how a student is recognised).
 
 Each new or changed submission is graded by a worker process (--workers at a time,
 autograder/batch.py): nbgrader's autograde with the notebook's cells run in a bubblewrap
@@ -60,6 +61,8 @@ def check_paths(input_path, course):
     """The course directory and the input must not contain each other: nothing may be
     written under the input, and the input must not pick up the course's own notebooks."""
     source, target = input_path.resolve(), course.resolve()
+    if source == target / "submitted":
+        return  # the course's own submitted/ tree (nbgrader collect, the exchange)
     if target == source or source in target.parents:
         raise GradeError(f"the course directory {course} is inside the input {input_path}; "
                          f"use --course to put it elsewhere")
@@ -151,7 +154,8 @@ def run(args):
                 continue
             target = course.submission_path(submission.student)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(submission.path, target)
+            if Path(submission.path).resolve() != target.resolve():
+                shutil.copyfile(submission.path, target)
         graded = 0
         if gradable:
             workers = max(1, args.workers or os.cpu_count() or 1)

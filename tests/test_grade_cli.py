@@ -443,3 +443,12 @@ def test_a_notebook_without_the_release_cells_is_graded_with_every_test_cell_res
     assert set(outputs) == set(TEST_CELLS)
     assert all("没有找到" in " ".join(texts) for texts in outputs.values())
     assert course.scores()["zoe"] == {g: 0.0 for g in TEST_CELLS}
+
+
+@pytest.mark.slow
+def test_the_courses_own_submitted_tree_can_be_graded(first, second, third):
+    """After `nbgrader collect` the submissions are in the course's submitted/ tree."""
+    folder, course, *_ = first
+    result, _ = run_grade(course / "submitted", "--course", course, *OPTIONS, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "0 to grade, 7 unchanged" in result.stdout
