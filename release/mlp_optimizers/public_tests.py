@@ -724,12 +724,12 @@ def test_adabelief(AdaBelief):
 # ---------------------------------------------------------------------------------------
 
 _GRADIENT_HINTS = {
-    "W1": "第一层的 dW：检查 Affine.backward_params，以及 LeakyRelu.backward 传回的 dout。",
-    "b1": "第一层的 db：检查 Affine.backward_params（沿 axis=0 求和），以及 LeakyRelu.backward。",
-    "W2": "第二层的 dW：检查 Affine.backward_params 和 Affine.backward 返回的 dx。",
-    "b2": "第二层的 db：检查 Affine.backward_params。",
-    "W3": "最后一层的 dW：检查 Affine.backward_params（dW = xᵀ·dout）。",
-    "b3": "最后一层的 db：检查 Affine.backward_params（db = dout 沿 axis=0 求和）。",
+    "W1": "第一层的 dW：检查 Affine.backward 中的 self.dW，以及 LeakyRelu.backward 传回的梯度。",
+    "b1": "第一层的 db：检查 Affine.backward 中的 self.db（沿 axis=0 求和），以及 LeakyRelu.backward。",
+    "W2": "第二层的 dW：检查 Affine.backward 中的 self.dW 和它返回的 dx。",
+    "b2": "第二层的 db：检查 Affine.backward 中的 self.db。",
+    "W3": "最后一层的 dW：检查 Affine.backward 中的 self.dW（dW = xᵀ·dout）。",
+    "b3": "最后一层的 db：检查 Affine.backward 中的 self.db（db = dout 沿 axis=0 求和）。",
 }
 
 
