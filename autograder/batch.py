@@ -82,7 +82,7 @@ def grade_submission(course_root, student, options, notes, source):
     """Autograde (in the sandbox), gradebook and feedback of one submission. Never raises:
     a problem becomes a note of the returned SubmissionResult (scores None: retried)."""
     from autograder import report
-    from autograder.nbgrader_adapter import Course
+    from autograder.nbgrader_adapter import Course, hand_graded
     from autograder.verify import SandboxUnavailable
 
     started = time.monotonic()
@@ -101,7 +101,7 @@ def grade_submission(course_root, student, options, notes, source):
         result.timings = dict(verified.timings)
         result.timings["gradebook"] = round(step - started - verified.seconds, 3)
         page = course.feedback(student) or course.feedback_path(student)
-        report.add_feedback_note(page, result)
+        report.add_feedback_note(page, result, sum(hand_graded(course.root).values()))
         _make_offline(page, course.root / "release" / ASSIGNMENT)
         result.feedback = str(page.relative_to(course.root))
         result.timings["feedback"] = round(time.monotonic() - step, 3)

@@ -38,7 +38,7 @@ from pathlib import Path
 from autograder.batch import STATE_DIR, MANIFEST, Manifest, grade_batch
 from autograder.course import ASSIGNMENT
 from autograder.intake import IntakeError, collect
-from autograder.nbgrader_adapter import Course, NbgraderError, tree_digest
+from autograder.nbgrader_adapter import Course, NbgraderError, hand_graded, tree_digest
 from autograder.parts import TEST_CELLS
 from autograder.result import SubmissionResult
 
@@ -186,7 +186,8 @@ def finish(course_dir, submissions, manifest, start, graded):
         results[student] = manifest.result(student) if student in manifest.students else \
             SubmissionResult(student, notes=["没有评分结果"])
     report.write_grades_csv(results, course_dir / "grades.csv")
-    report.write_report(results, course_dir / "report.html", course_dir / "report.png", course=course_dir)
+    report.write_report(results, course_dir / "report.html", course_dir / "report.png", course=course_dir,
+                        hand_graded=hand_graded(course_dir))
     print()
     print(report.text_table(results))
     print()

@@ -361,6 +361,20 @@ class Course:
             return result
 
 
+def hand_graded(course_root):
+    """{grade_id: points} of the grade cells of the course's source notebook that are graded
+    by hand in formgrader (written answers), outside the autograded TEST_CELLS."""
+    import nbformat
+    path = Path(course_root) / "source" / ASSIGNMENT / NOTEBOOK
+    cells = nbformat.read(path, as_version=4).cells if path.exists() else []
+    found = {}
+    for cell in cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and meta.get("grade_id") not in TEST_CELLS:
+            found[meta["grade_id"]] = float(meta.get("points", 0))
+    return found
+
+
 def autograded_outputs(path):
     """{grade_id: [output text]} of the test cells of an autograded notebook (for tests)."""
     cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]

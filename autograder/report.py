@@ -144,8 +144,9 @@ td.text { max-width: 40em; font-size: 0.85em; }
 """
 
 
-def write_report(results, html_path, png_path, course=None):
-    """Self-contained report.html (inline CSS, histogram embedded as PNG) and report.png."""
+def write_report(results, html_path, png_path, course=None, hand_graded=None):
+    """Self-contained report.html (inline CSS, histogram embedded as PNG) and report.png.
+    hand_graded: {grade_id: points} of the written answers graded by hand in formgrader."""
     html_path = Path(html_path)
     png = histogram_png(results, png_path)
     esc = html.escape
@@ -165,6 +166,9 @@ def write_report(results, html_path, png_path, course=None):
               "<p class='small'>Every score comes from the hidden checks run in the grader's process against "
               "the student's code in the sandbox; the same scores are in nbgrader's gradebook "
               "(grades_nbgrader.csv, formgrader). Hover over a score for its message.</p>",
+              *([f"<p>Written answers graded by hand in formgrader, not part of the {MAX_POINTS} "
+                 f"autograded points: {esc(', '.join(f'{g} ({p:g})' for g, p in hand_graded.items()))}; "
+                 f"{sum(hand_graded.values()):g} points in all.</p>"] if hand_graded else []),
               "<h2>Distribution of totals</h2>",
               f"<img alt='histogram of total scores' src='data:image/png;base64,{base64.b64encode(png).decode()}'>",
               "<h2>Pass rate of each test cell</h2>",
@@ -242,8 +246,9 @@ def _mistakes_section(results):
 # The note at the top of a student's feedback page
 # --------------------------------------------------------------------------------------
 
-def feedback_note(result):
-    """HTML (Chinese) with the score of each test cell, its message, and the reasons."""
+def feedback_note(result, hand_points=0):
+    """HTML (Chinese) with the score of each test cell, its message, and the reasons;
+    hand_points: points of the written answers, which the teacher grades by hand."""
     esc = html.escape
     style = ("border:2px solid #4c72b0;border-radius:6px;padding:0.8em 1.2em;margin:1em auto;"
              "max-width:60em;background:#f7f9fc;font-family:sans-serif;font-size:14px")
@@ -264,6 +269,8 @@ def feedback_note(result):
                          f"<td style='{cell};white-space:pre-wrap'>{esc(result.messages.get(grade_id, '')) or '通过'}"
                          f"</td></tr>")
         parts.append("</table>")
+    if hand_points:
+        parts.append(f"<p>书面回答共 {hand_points:g} 分，由老师另行评分，不在上面的 {MAX_POINTS} 分之内。</p>")
     reasons = result.reasons()
     if reasons:
         parts.append("<p><b>说明：</b></p><ul>" + "".join(f"<li>{esc(r)}</li>" for r in reasons) + "</ul>")
@@ -271,11 +278,11 @@ def feedback_note(result):
     return "\n".join(parts)
 
 
-def add_feedback_note(html_path, result):
-    """Puts feedback_note(result) at the top of the feedback page html_path (replacing an
-    earlier note); writes a page with only the note when there is no feedback page."""
+def add_feedback_note(html_path, result, hand_points=0):
+    """Puts feedback_note(result, hand_points) at the top of the feedback page html_path
+    (replacing an earlier note); writes a page with only the note when there is none."""
     html_path = Path(html_path)
-    note = feedback_note(result)
+    note = feedback_note(result, hand_points)
     if html_path.exists():
         text = html_path.read_text(encoding="utf-8", errors="replace")
         text = re.sub(re.escape(NOTE_BEGIN) + ".*?" + re.escape(NOTE_END), "", text, flags=re.S)

@@ -283,6 +283,10 @@ def test_report_and_feedback(first):
     for student in ("alice", "bob", "carol", "dave", "eve", "frank", "mallory"):
         assert "grade-verified" in feedback(course, student), student
     assert "总分：89 / 100" in feedback(course, "eve")
+    from autograder.nbgrader_adapter import hand_graded
+    hand = sum(hand_graded(course).values())   # the written answers, graded by hand
+    assert hand > 0 and f"{hand:g} points in all" in report
+    assert f"书面回答共 {hand:g} 分" in feedback(course, "alice")
 
 
 @pytest.mark.slow
