@@ -5,7 +5,7 @@ import nbformat
 import pytest
 
 from autograder.course import SOURCE_DIR
-from autograder.pipeline import TEST_CELLS
+from autograder.parts import TEST_CELLS
 
 NOTEBOOK = nbformat.read(SOURCE_DIR / "mlp_optimizers.ipynb", as_version=4)
 CODE = [c for c in NOTEBOOK.cells if c.cell_type == "code"]

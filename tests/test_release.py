@@ -5,7 +5,7 @@ import re
 import pytest
 
 from autograder.course import ASSIGNMENT, RELEASE_DIR
-from autograder.pipeline import Course
+from autograder.nbgrader_adapter import Course
 
 FORBIDDEN = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|(^|[^_a-zA-Z])(import|from) autograder",
                        re.MULTILINE)
