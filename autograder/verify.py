@@ -3,12 +3,14 @@ sandbox, so that nothing the student's code does to its own interpreter (replaci
 np.allclose, a fake ``autograder`` in sys.modules, IPython input transformers that blank
 the test cells, exiting, hanging, exhausting memory) can change a check's verdict.
 
-    verify_notebook(path) -> VerifiedResult(scores, messages, mistakes, reason, sandbox)
+    verify_cells([(source, nbgrader metadata)], ...) -> VerifiedResult(scores, messages,
+                                       mistakes, reason, sandbox, limits, timings, ...)
+    verify_notebook(path, ...)          the same for a notebook file (read, never written)
 
-How a submission is verified:
+`grade` calls verify_cells from nbgrader's autograde (nbgrader_adapter.SandboxExecute), on
+the notebook nbgrader has sanitized. How the cells are verified:
 
-1. The notebook is read as JSON (never executed by nbformat, never written). Its code
-   cells, in order, make a plan. Autograder test cells -- found by their nbgrader
+1. The code cells, in order, make a plan. Autograder test cells -- found by their nbgrader
    grade_id (parts.TEST_CELLS) and also by their content (``### BEGIN HIDDEN TESTS``,
    ``public_tests.test_<part>(``, ``checks.check_<part>(``), so stripped metadata changes
    nothing -- are not run: at the position of each one, the plan runs that cell's check
@@ -17,8 +19,8 @@ How a submission is verified:
    ``plot_histories(histories)``, or any cell after the last test cell) are skipped
    unless run_training=True: the checks never depend on them, and they take most of the
    time (about 11 s instead of 2-3 s per submission).
-2. A sandbox (autograder.sandbox.proxy.Sandbox: bubblewrap, else a limited subprocess)
-   runs the cells one by one under IPython with NBGRADER_EXECUTION=verify, each with
+2. A sandbox (autograder.sandbox.proxy.Sandbox: bubblewrap; the weak subprocess only
+   when allowed) runs the cells one by one under IPython with NBGRADER_EXECUTION=verify, each with
    cell_timeout; an exception in a cell is recorded and execution goes on.
 3. Each check of autograder.checks runs here against a Remote proxy of the sandbox's
    names, with check_timeout seconds: passing earns the cell's points, an AssertionError
