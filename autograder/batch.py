@@ -148,6 +148,7 @@ def grade_batch(course, pending, options, workers, manifest, fingerprint, report
         os.environ.setdefault(name, "1")
     queue = list(pending)
     done = 0
+    retried = set()  # students whose worker died once: not sent again
     bar = tqdm(total=len(queue), unit="nb", desc="grading", dynamic_ncols=True, file=sys.stderr)
     pool = None
     try:
@@ -176,9 +177,8 @@ def grade_batch(course, pending, options, workers, manifest, fingerprint, report
                 # in a worker): the submissions in flight go back to the queue once
                 lost = list(running.values())
                 bar.write(f"a grading worker died; grading {len(lost)} submission(s) again")
-                queue = [s for s in lost if not getattr(s, "retried", False)] + queue
-                for submission in lost:
-                    submission.retried = True
+                queue = [s for s in lost if s.student not in retried] + queue
+                retried.update(s.student for s in lost)
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
                 pool = None

@@ -142,11 +142,11 @@ def run(args):
         pending = [s for s in submissions.values() if args.force or not manifest.is_current(s, fingerprint)]
         print(f"{len(submissions)} submissions in {input_path}: {len(pending)} to grade, "
               f"{len(submissions) - len(pending)} unchanged", flush=True)
-        gradable = [s for s in pending if not getattr(s, "problem", "")]
+        gradable = [s for s in pending if not s.problem]
         if pending:
             course.register_students([s.student for s in pending])
         for submission in pending:
-            if getattr(submission, "problem", ""):
+            if submission.problem:
                 course.record_zero(submission.student, submission.problem)
                 manifest.record(submission, fingerprint, SubmissionResult(
                     submission.student, scores={g: 0.0 for g in TEST_CELLS}, notes=[*submission.notes, submission.problem],
