@@ -397,6 +397,11 @@ ENTRIES = [
              "课文中的 Momentum 是 v = beta * v + lr * g，梯度项没有 (1 - beta) 这个系数。",
              "去掉梯度项上的 (1 - beta)。",
              (_MOMENTUM_V, "self.v[key] = self.beta * self.v[key] + (1 - self.beta) * self.learning_rate * grads[key]")),
+    _mistake("momentum_modifies_grads", _MOMENTUM, "修改了传入的梯度",
+             "update 在 grads 的数组上做了原地运算（grads[key] *= …），调用者手里的梯度被改变了。",
+             "不要对 grads[key] 做原地运算，需要时用新的变量保存中间结果。",
+             (_MOMENTUM_V, "grads[key] *= self.learning_rate\n"
+                           "            self.v[key] = self.beta * self.v[key] + grads[key]"), public=True),
     _state_reset("momentum_state_reset", _MOMENTUM, ("v",)),
     _out_of_place("momentum_out_of_place", _MOMENTUM, "params[key] -= self.v[key]"),
     _alternative("momentum_negative_velocity", _MOMENTUM, "速度取相反的符号（CS231n、《深度学习入门》的写法）",

@@ -5,7 +5,7 @@ import nbformat
 import pytest
 
 from autograder.course import SOURCE_DIR
-from autograder.parts import TEST_CELLS
+from autograder.parts import PARTS, TEST_CELLS
 
 NOTEBOOK = nbformat.read(SOURCE_DIR / "mlp_optimizers.ipynb", as_version=4)
 CODE = [c for c in NOTEBOOK.cells if c.cell_type == "code"]
@@ -26,21 +26,28 @@ def test_graded_cells_are_the_designed_ones_worth_100_points():
     assert sum(graded.values()) == 100
 
 
-@pytest.mark.parametrize("grade_id", TEST_CELLS)
-def test_each_test_cell_runs_its_visible_test_then_its_hidden_check(grade_id):
-    cell = next(c for c in CODE if nbgrader(c).get("grade_id") == grade_id)
+@pytest.mark.parametrize("part", PARTS.values(), ids=list(PARTS))
+def test_each_test_cell_runs_its_visible_test_then_its_hidden_check(part):
+    cell = next(c for c in CODE if nbgrader(c).get("grade_id") == part.grade_id)
     meta = nbgrader(cell)
     assert meta["locked"] and not meta["solution"]
-    lines = cell.source.splitlines()
-    assert re.fullmatch(rf"public_tests\.{grade_id}\(\w+\)", lines[0])
-    assert lines[1:] == ["### BEGIN HIDDEN TESTS", "from autograder import checks",
-                         f"checks.{grade_id.replace('test_', 'check_')}(globals())",
-                         "### END HIDDEN TESTS"]
+    assert cell.source.splitlines() == [f"public_tests.{part.grade_id}({part.name})",
+                                        "### BEGIN HIDDEN TESTS", "from autograder import checks",
+                                        f"checks.{part.check}(globals())", "### END HIDDEN TESTS"]
+
+
+@pytest.mark.parametrize("part", PARTS.values(), ids=list(PARTS))
+def test_each_part_is_defined_in_its_solution_cell_just_before_its_test(part):
+    cells = [c for c in CODE if nbgrader(c)]
+    test = next(i for i, c in enumerate(cells) if nbgrader(c).get("grade_id") == part.grade_id)
+    solution = cells[test - 1]
+    assert nbgrader(solution).get("grade_id") == part.solution_cell and nbgrader(solution)["solution"]
+    assert re.search(rf"^(class|def) {part.name}\b", solution.source, re.M)
 
 
 def test_every_solution_sits_in_a_start_code_here_region_with_a_size_hint():
     solution_cells = [c for c in CODE if nbgrader(c).get("solution")]
-    assert len(solution_cells) == 10
+    assert len(solution_cells) == len(PARTS)
     for cell in solution_cells:
         src = cell.source
         assert "BEGIN SOLUTION" in src, nbgrader(cell)["grade_id"]

@@ -3,11 +3,14 @@
 每个测试函数接收你定义的函数或类，例如 ``test_affine(Affine)``；全部通过时打印一行
 ``test_affine：全部通过 ✓``，否则抛出 AssertionError，说明哪里不对（形状、dtype、哪个元素、
 是否原地更新……）。你的代码本身抛出的异常（例如还没有填写时的 NotImplementedError）会原样
-显示，方便你找到出错的那一行。期望值是事先算好后抄进来的常数，本文件不含答案代码。
+显示，方便你找到出错的那一行。优化器的测试只比较每次更新之后的参数，不比较你保存的状态。
+期望值是事先算好后抄进来的常数，本文件不含答案代码。
 通过可见测试不代表满分：评分时还会运行更严格的隐藏测试。
 
 另有两个不计分的检查：check_gradients（梯度检查）和 check_overfit（记住 50 个训练样本）。
 """
+import functools
+
 import numpy as np
 
 # 比较时的容差 (rtol, atol)，按期望结果的 dtype 区分。
@@ -80,6 +83,8 @@ AFFINE_OUT = [[1.0, 2.0, -2.0], [2.75, 2.5, 1.5]]
 AFFINE_DX = [[2.0, -2.5], [3.5, 1.5]]
 AFFINE_DW = [[5.0, 2.0, 0.0], [0.0, 0.5, 1.25]]
 AFFINE_DB = [3.0, 1.0, -0.5]
+# 情形 2 的输入换成形状 (2, 1, 2)：forward 先把 x 展平成 (N, D)，backward 返回的 dx 还原成 x 的形状。
+AFFINE_X_SHAPE_3D = (2, 1, 2)
 # 情形 3，float32：N = 3，D = 2，M = 2。
 AFFINE_W_F32 = [[0.5, -1.0], [2.0, 1.5]]
 AFFINE_B_F32 = [0.1, -0.2]
@@ -102,6 +107,9 @@ NETWORK_SCORES = [
     [0.6762566431810196, 0.05568985347044022, 0.5778599011594275],
 ]
 NETWORK_LOSS = 2.8367668516956526
+# 把 net.params 中每个 W 的元素原地改成 0.5、每个 b 的元素改成 0.1 之后，predict(x) 的结果。
+NETWORK_FILL = {"W": 0.5, "b": 0.1}
+NETWORK_SCORES_FILLED = [[9.56875, 9.56875, 9.56875], [0.1, 0.1, 0.1]]
 NETWORK_GRAD_B1 = [-0.11436927814472597, -0.007978429981050139, 0.3123889675244679,
                    -0.38664418488217345, 0.7734399264764638]
 
@@ -181,21 +189,6 @@ MOMENTUM_EXPECTED = [
            [0.14200000000000002, 2.134]],
      "b": [0.032999999999999995, -1.216]},
 ]
-# 每次更新之后的速度 self.v（v = beta*v + lr*g 里含有学习率）。
-MOMENTUM_EXPECTED_V = [
-    # 第 1 次更新之后
-    {"W": [[0.1, 0.2],
-           [-0.05, 0.4]],
-     "b": [0.05, -0.1]},
-    # 第 2 次更新之后
-    {"W": [[0.28, 0.060000000000000026],
-           [0.06, 0.37000000000000005]],
-     "b": [-0.06, 0.12]},
-    # 第 3 次更新之后
-    {"W": [[0.12400000000000003, 0.09800000000000003],
-           [0.34800000000000003, 0.09600000000000003]],
-     "b": [-0.023, 0.196]},
-]
 MOMENTUM_EXPECTED_F32 = [
     # 第 1 次更新之后
     {"W": [[0.999, -2.002],
@@ -222,8 +215,6 @@ NESTEROV_EXPECTED = [
            [-0.13640000000000008, 2.0572]],
      "b": [0.05140000000000001, -1.3728000000000002]},
 ]
-# Nesterov 与 Momentum 更新 v 的方式完全相同（v = beta*v + lr*g），所以速度也相同。
-NESTEROV_EXPECTED_V = MOMENTUM_EXPECTED_V
 NESTEROV_EXPECTED_F32 = [
     # 第 1 次更新之后
     {"W": [[0.9981, -2.0038],
@@ -288,50 +279,241 @@ ADABELIEF_EXPECTED_F32 = [
 ]
 
 # 每个优化器测试需要的一切，按类名索引。
-#   state：第一次 update 时创建的字典属性；counter：是否有更新计数 t；
-#   expected_v：每次更新之后期望的 self.v（只对 Momentum 和 Nesterov 检查）；hint：数值不对时显示的提示。
+#   hyper、expected：float64 情形的超参数和每次更新之后的期望参数；expected_f32：float32 情形的期望参数；
+#   state、counter：课文中的状态属性和是否有更新计数 t。评分只看参数：状态怎样保存都可以，
+#   只要参数的变化与公式相同；参数不对时，才读这些属性给出提示。hint：最后显示的公式提示。
 OPTIMIZER_CASES = {
     "AdaGrad": {
         "hyper": ADAGRAD_HYPER, "expected": ADAGRAD_EXPECTED, "expected_f32": ADAGRAD_EXPECTED_F32,
-        "state": ("grads_squared",), "counter": False, "expected_v": None,
+        "state": ("grads_squared",), "counter": False,
         "hint": "AdaGrad：grads_squared 要累加每一步的 g*g；更新量是 lr*g/(sqrt(累加值)+epsilon)，"
                 "epsilon 加在 sqrt 外面。",
     },
     "RMSprop": {
         "hyper": RMSPROP_HYPER, "expected": RMSPROP_EXPECTED, "expected_f32": RMSPROP_EXPECTED_F32,
-        "state": ("grads_squared",), "counter": False, "expected_v": None,
+        "state": ("grads_squared",), "counter": False,
         "hint": "RMSprop：u = beta*u + (1-beta)*g*g（beta 乘旧的 u，不是 AdaGrad 的直接累加）；"
                 "更新量是 lr*g/(sqrt(u)+epsilon)，epsilon 加在 sqrt 外面。",
     },
     "Momentum": {
         "hyper": MOMENTUM_HYPER, "expected": MOMENTUM_EXPECTED, "expected_f32": MOMENTUM_EXPECTED_F32,
-        "state": ("v",), "counter": False, "expected_v": MOMENTUM_EXPECTED_V,
-        "hint": "Momentum：v = beta*v + lr*g（学习率在 v 里面），然后 p -= v。",
+        "state": ("v",), "counter": False,
+        "hint": "Momentum：v = beta*v + lr*g，然后 p -= v（参数沿梯度的反方向移动）。",
     },
     "Nesterov": {
         "hyper": NESTEROV_HYPER, "expected": NESTEROV_EXPECTED, "expected_f32": NESTEROV_EXPECTED_F32,
-        "state": ("v",), "counter": False, "expected_v": NESTEROV_EXPECTED_V,
+        "state": ("v",), "counter": False,
         "hint": "Nesterov：先 v = beta*v + lr*g，再用更新后的 v 做 p -= beta*v + lr*g"
                 "（不是 Momentum 的 p -= v）。",
     },
     "Adam": {
         "hyper": ADAM_HYPER, "expected": ADAM_EXPECTED, "expected_f32": ADAM_EXPECTED_F32,
-        "state": ("v", "u"), "counter": True, "expected_v": None,
+        "state": ("v", "u"), "counter": True,
         "hint": "Adam：v 用 beta1、u 用 beta2（不要交换）；偏差修正 v/(1-beta1**t)、u/(1-beta2**t)，"
                 "t 从 1 开始；epsilon 加在 sqrt(修正后的 u) 外面。",
     },
     "AdaBelief": {
         "hyper": ADABELIEF_HYPER, "expected": ADABELIEF_EXPECTED, "expected_f32": ADABELIEF_EXPECTED_F32,
-        "state": ("v", "s"), "counter": True, "expected_v": None,
+        "state": ("v", "s"), "counter": True,
         "hint": "AdaBelief：先更新 v，再用更新后的 v 计算 s 中的 (g - v)**2（不是 Adam 的 g*g）；"
                 "偏差修正 v/(1-beta1**t)、s/(1-beta2**t)，t 从 1 开始；epsilon 加在 sqrt 外面。",
     },
 }
 
 
+# 常见错误：在上面 float64 的情形中，犯了某个常见错误的实现每次更新之后得到的参数（事先算好的常数）。
+# 你的参数与其中一种相同时，失败信息会说出是哪一种错误。
+KNOWN_MISTAKES = {
+    "AdaGrad": [
+        {"title": "更新的方向反了",
+         "explanation": "参数应沿梯度的反方向移动（减去更新量）。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[1.099009900990099, -1.900497512437811], [0.4019607843137255, 3.0997506234413965]],
+              "b": [0.09803921568627451, -1.099009900990099]},
+             # 第 2 次更新之后
+             {"W": [[1.1880544009800904, -1.9450197624328067], [0.49061059539860385, 3.112123403809735]],
+              "b": [0.009389404601396131, -1.0099654010001078]},
+             # 第 3 次更新之后
+             {"W": [[1.147395560953037, -1.9232927976574974], [0.5840230809462607, 3.0677775058053003]],
+              "b": [0.031022365660123657, -0.9693065609730543]},
+         ]},
+    ],
+    "RMSprop": [
+        {"title": "没有使用 epsilon 参数",
+         "explanation": "分母里写死了一个常数，而不是构造时传入的 self.epsilon。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[0.6837723339831303, -2.316227716016846], [0.8162275660169644, 2.68377225898316]],
+              "b": [-0.3162275660169645, -0.6837723339831303]},
+             # 第 2 次更新之后
+             {"W": [[0.3980580890851652, -2.168785781601076], [0.5305133619353084, 2.6424626431575278]],
+              "b": [-0.030513361935308514, -0.9694865788810954]},
+             # 第 3 次更新之后
+             {"W": [[0.5340150062639721, -2.244249409270679], [0.23203917216097508, 2.7950277418466616]],
+              "b": [-0.1037581823897183, -1.1054434960599022]},
+         ]},
+        {"title": "每次 update 都重置了状态",
+         "explanation": "状态在每次调用 update 时都重新创建为全 0，上一步积累的信息丢失了。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[0.6934656996828449, -2.311305592414942], [0.7974174357598776, 2.6862526247722105]],
+              "b": [-0.2974174357598775, -0.6934656996828449]},
+             # 第 2 次更新之后
+             {"W": [[0.38216010726790317, -2.0047712920977867], [0.49088313544272244, 2.388835189012333]],
+              "b": [0.009116864557277615, -1.0047712920977867]},
+             # 第 3 次更新之后
+             {"W": [[0.6886944075850583, -2.302188727857664], [0.1779539328478183, 2.700140781427275]],
+              "b": [-0.27160240985007805, -1.311305592414942]},
+         ]},
+    ],
+    "Momentum": [
+        {"title": "更新的方向反了",
+         "explanation": "参数应沿梯度的反方向移动：v 里已经乘了学习率，参数要减去 v。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[1.1, -1.8], [0.45, 3.4]],
+              "b": [0.05, -1.1]},
+             # 第 2 次更新之后
+             {"W": [[1.3800000000000001, -1.74], [0.51, 3.77]],
+              "b": [-0.009999999999999995, -0.9800000000000001]},
+             # 第 3 次更新之后
+             {"W": [[1.5040000000000002, -1.642], [0.8580000000000001, 3.866]],
+              "b": [-0.032999999999999995, -0.784]},
+         ]},
+        {"title": "每次 update 都重置了状态",
+         "explanation": "状态在每次调用 update 时都重新创建为全 0，上一步积累的信息丢失了。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[0.9, -2.2], [0.55, 2.6]],
+              "b": [-0.05, -0.9]},
+             # 第 2 次更新之后
+             {"W": [[0.7, -2.1], [0.45000000000000007, 2.5500000000000003]],
+              "b": [0.05, -1.1]},
+             # 第 3 次更新之后
+             {"W": [[0.7999999999999999, -2.15], [0.15000000000000002, 2.7500000000000004]],
+              "b": [0.025, -1.2000000000000002]},
+         ]},
+    ],
+    "Nesterov": [
+        {"title": "每次 update 都重置了状态",
+         "explanation": "状态在每次调用 update 时都重新创建为全 0，上一步积累的信息丢失了。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[0.82, -2.36], [0.59, 2.28]],
+              "b": [-0.09000000000000001, -0.82]},
+             # 第 2 次更新之后
+             {"W": [[0.4599999999999999, -2.1799999999999997], [0.4099999999999999, 2.19]],
+              "b": [0.09000000000000001, -1.18]},
+             # 第 3 次更新之后
+             {"W": [[0.6399999999999999, -2.2699999999999996], [-0.13000000000000012, 2.55]],
+              "b": [0.045000000000000005, -1.3599999999999999]},
+         ]},
+    ],
+    "Adam": [
+        {"title": "t 在第一次 update 时为 0",
+         "explanation": "t 在 update 结束时才加 1（或没有加 1），第一次 update 中 1 - beta^t = 0，出现除以 0。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[np.nan, np.nan], [np.nan, np.nan]],
+              "b": [np.nan, np.nan]},
+             # 第 2 次更新之后
+             {"W": [[np.nan, np.nan], [np.nan, np.nan]],
+              "b": [np.nan, np.nan]},
+             # 第 3 次更新之后
+             {"W": [[np.nan, np.nan], [np.nan, np.nan]],
+              "b": [np.nan, np.nan]},
+         ]},
+        {"title": "偏差修正中的 t 多加了 1",
+         "explanation": "偏差修正用了 t + 1，第一次 update 时应为 t = 1。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[0.9244631549322693, -2.0760538834044073], [0.5745235754289384, 2.923684934024757]],
+              "b": [-0.07452357542893834, -0.9244631549322693]},
+             # 第 2 次更新之后
+             {"W": [[0.8397527035615113, -2.0947842579246427], [0.5384851288665777, 2.8587446997318255]],
+              "b": [-0.038485128866577685, -0.9607676340911655]},
+             # 第 3 次更新之后
+             {"W": [[0.8065270201672962, -2.123909302331393], [0.47010372180592364, 2.844261725994933]],
+              "b": [-0.025324813713191476, -1.013285649778796]},
+         ]},
+        {"title": "没有使用 epsilon 参数",
+         "explanation": "分母里写死了一个常数，而不是构造时传入的 self.epsilon。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[0.900000001, -2.0999999995], [0.599999998, 2.90000000025]],
+              "b": [-0.09999999800000003, -0.900000001]},
+             # 第 2 次更新之后
+             {"W": [[0.8031355806356041, -2.121422818926224], [0.5584866752451909, 2.825973502079739]],
+              "b": [-0.05848667524519089, -0.9415133240133126]},
+             # 第 3 次更新之后
+             {"W": [[0.7671674498568797, -2.152979304582417], [0.48461811553289796, 2.810349536188266]],
+              "b": [-0.04410995950631184, -0.9983661758893607]},
+         ]},
+        {"title": "每次 update 都重置了状态",
+         "explanation": "状态在每次调用 update 时都重新创建为全 0，上一步积累的信息丢失了。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[0.900990099009901, -2.099502487562189], [0.5980392156862745, 2.9002493765586035]],
+              "b": [-0.09803921568627451, -0.900990099009901]},
+             # 第 2 次更新之后
+             {"W": [[0.8249362156054936, -2.023965642494458], [0.5225023706185438, 2.825725801129665]],
+              "b": [-0.022502370618543738, -0.9770439824143085]},
+             # 第 3 次更新之后
+             {"W": [[0.8913110787391172, -2.0892826659559], [0.4554030374788837, 2.8926425381531655]],
+              "b": [-0.08580174503862893, -1.043418845547932]},
+         ]},
+    ],
+    "AdaBelief": [
+        {"title": "t 在第一次 update 时为 0",
+         "explanation": "t 在 update 结束时才加 1（或没有加 1），第一次 update 中 1 - beta^t = 0，出现除以 0。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[np.nan, np.nan], [np.nan, np.nan]],
+              "b": [np.nan, np.nan]},
+             # 第 2 次更新之后
+             {"W": [[np.nan, np.nan], [np.nan, np.nan]],
+              "b": [np.nan, np.nan]},
+             # 第 3 次更新之后
+             {"W": [[np.nan, np.nan], [np.nan, np.nan]],
+              "b": [np.nan, np.nan]},
+         ]},
+        {"title": "每次 update 都重置了状态",
+         "explanation": "状态在每次调用 update 时都重新创建为全 0，上一步积累的信息丢失了。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[0.8765432098765432, -2.124223602484472], [0.6219512195121951, 2.8753894080996885]],
+              "b": [-0.12195121951219512, -0.8765432098765432]},
+             # 第 2 次更新之后
+             {"W": [[0.7816382581490307, -2.0301224109703924], [0.5278500279981156, 2.7828555745050014]],
+              "b": [-0.027850027998115617, -0.9714481616040558]},
+             # 第 3 次更新之后
+             {"W": [[0.8642722629995698, -2.111123221016354], [0.4440901396374819, 2.866331125483848]],
+              "b": [-0.10577075667854399, -1.054082166454595]},
+         ]},
+    ],
+}
+
 # ---------------------------------------------------------------------------------------
 # 辅助函数
 # ---------------------------------------------------------------------------------------
+
+class _Failure(AssertionError):
+    """本文件的检查发现的问题（你的代码自己抛出的异常不是这一类）。"""
+
+
+def _messages_first(test):
+    """让失败的测试只显示你的调用和说明，不显示本文件内部的调用栈；
+    你的代码自己抛出的异常照常显示完整的调用栈，方便找到出错的那一行。"""
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except _Failure as failure:
+            # 测试没有通过：原因见下面 AssertionError 后面的说明。
+            raise AssertionError(str(failure)) from None
+    return run
+
 
 def _index_text(index):
     return "[" + ", ".join(str(i) for i in index) + "]" if index else ""
@@ -349,13 +531,13 @@ def _check_array(what, got, expected, dtype=np.float64, hint=None, shape_hint=No
     """got 与 expected 的形状、dtype、数值都一致时什么也不做，否则抛出 AssertionError。"""
     expected = np.asarray(expected, dtype=dtype)
     if not isinstance(got, np.ndarray):
-        raise AssertionError(_with_hint(
+        raise _Failure(_with_hint(
             "{} 应是 numpy 数组，得到 {}".format(what, type(got).__name__), shape_hint or hint))
     if got.shape != expected.shape:
-        raise AssertionError(_with_hint(
+        raise _Failure(_with_hint(
             "{} 的形状不对：期望 {}，得到 {}".format(what, expected.shape, got.shape), shape_hint or hint))
     if got.dtype != expected.dtype:
-        raise AssertionError(
+        raise _Failure(
             "{} 的 dtype 不对：期望 {}，得到 {}（输入是 {} 时结果也应是 {}，不要在计算中换成别的 dtype）"
             .format(what, expected.dtype, got.dtype, expected.dtype, expected.dtype))
     rtol, atol = TOLERANCE[expected.dtype]
@@ -369,22 +551,22 @@ def _check_array(what, got, expected, dtype=np.float64, hint=None, shape_hint=No
         if expected.size > 1:
             message += "\n期望的 {}：\n{}\n你的 {}：\n{}".format(
                 what, _array_text(expected), what, _array_text(got))
-        raise AssertionError(_with_hint(message, hint))
+        raise _Failure(_with_hint(message, hint))
 
 
 def _check_scalar(what, got, expected, hint=None):
     if np.ndim(got) != 0:
-        raise AssertionError(_with_hint("{} 应是一个标量，得到形状为 {} 的数组".format(
+        raise _Failure(_with_hint("{} 应是一个标量，得到形状为 {} 的数组".format(
             what, np.shape(got)), hint))
     rtol, atol = TOLERANCE[np.dtype(np.float64)]
     if not np.isclose(float(got), expected, rtol=rtol, atol=atol):
-        raise AssertionError(_with_hint("{} 的数值不对：期望 {!r}，得到 {!r}".format(
+        raise _Failure(_with_hint("{} 的数值不对：期望 {!r}，得到 {!r}".format(
             what, expected, float(got)), hint))
 
 
 def _check_unchanged(what, array, original):
     if not np.array_equal(array, original):
-        raise AssertionError("{} 被修改了：请不要原地修改传入的数组（需要时先 .copy()）".format(what))
+        raise _Failure("{} 被修改了：请不要原地修改传入的数组（需要时先 .copy()）".format(what))
 
 
 def _passed(name):
@@ -402,25 +584,26 @@ _INIT_VALUE_HINT = ("W 的数值与期望不符：请在 np.random.seed(1) 之�
 
 def _check_param_dict(params, shapes, dtype, dtype_hint):
     if not isinstance(params, dict):
-        raise AssertionError("initialize_parameters 应返回 dict，得到 {}".format(type(params).__name__))
+        raise _Failure("initialize_parameters 应返回 dict，得到 {}".format(type(params).__name__))
     missing = [key for key in PARAM_KEYS if key not in params]
     if missing:
-        raise AssertionError("返回的 params 缺少键 {}（应有 {}）".format(missing, list(PARAM_KEYS)))
+        raise _Failure("返回的 params 缺少键 {}（应有 {}）".format(missing, list(PARAM_KEYS)))
     for key in PARAM_KEYS:
         value = params[key]
         if not isinstance(value, np.ndarray):
-            raise AssertionError("params['{}'] 应是 numpy 数组，得到 {}".format(key, type(value).__name__))
+            raise _Failure("params['{}'] 应是 numpy 数组，得到 {}".format(key, type(value).__name__))
         if value.shape != shapes[key]:
-            raise AssertionError("params['{}'] 的形状不对：期望 {}，得到 {}".format(
+            raise _Failure("params['{}'] 的形状不对：期望 {}，得到 {}".format(
                 key, shapes[key], value.shape))
         if value.dtype != np.dtype(dtype):
-            raise AssertionError("params['{}'] 的 dtype 不对：期望 {}，得到 {}。{}".format(
+            raise _Failure("params['{}'] 的 dtype 不对：期望 {}，得到 {}。{}".format(
                 key, np.dtype(dtype), value.dtype, dtype_hint))
     for key in ("b1", "b2", "b3"):
         if np.any(params[key] != 0):
-            raise AssertionError("params['{}'] 应全为 0（用 np.zeros）".format(key))
+            raise _Failure("params['{}'] 应全为 0（用 np.zeros）".format(key))
 
 
+@_messages_first
 def test_initialize_parameters(initialize_parameters):
     """initialize_parameters：键、形状、dtype、全 0 的偏置和固定种子下的权重。"""
     input_size, hidden_size, output_size, std = INIT_SMALL_ARGS
@@ -441,7 +624,7 @@ def test_initialize_parameters(initialize_parameters):
         got = params[key][index]
         rtol, atol = TOLERANCE[np.dtype(np.float32)]
         if not np.isclose(got, np.float32(value), rtol=rtol, atol=atol):
-            raise AssertionError(_with_hint("{}{} 的数值不对：期望 {}，得到 {}".format(
+            raise _Failure(_with_hint("{}{} 的数值不对：期望 {}，得到 {}".format(
                 what, _index_text(index), str(np.float32(value)), str(got)), _INIT_VALUE_HINT))
     _passed("test_initialize_parameters")
 
@@ -490,6 +673,7 @@ def _run_leaky_relu(LeakyRelu, x_list, dout_list, out_expected, dx_expected, dty
                  hint=_leaky_relu_hint(dx, dx_expected, positive))
 
 
+@_messages_first
 def test_leaky_relu(LeakyRelu):
     """LeakyRelu：float64 和 float32 输入上的 forward 与 backward；输入不能被修改。"""
     _run_leaky_relu(LeakyRelu, LEAKY_RELU_X, LEAKY_RELU_DOUT, LEAKY_RELU_OUT, LEAKY_RELU_DX,
@@ -533,14 +717,18 @@ def _run_affine(Affine, W_list, b_list, x_list, dout_list, expected, dtype, labe
     return out
 
 
+@_messages_first
 def test_affine(Affine):
-    """Affine：三种情形（其中一种是 float32）下的 forward、dx、dW 和 db。"""
+    """Affine：四种情形（其中一种输入是三维的，一种是 float32）下的 forward、dx、dW 和 db。"""
     out = _run_affine(Affine, AFFINE_W_ONES, AFFINE_B_ONES, AFFINE_X_ONES, AFFINE_DOUT_ONES,
                       (AFFINE_OUT_ONES, AFFINE_DX_ONES, AFFINE_DW_ONES, AFFINE_DB_ONES),
                       np.float64, "（W、b、x 全为 1）")
     _check_scalar("np.sum(forward(x))（W、b、x 全为 1）", np.sum(out), AFFINE_SUM_ONES, _AFFINE_OUT_HINT)
     _run_affine(Affine, AFFINE_W, AFFINE_B, AFFINE_X, AFFINE_DOUT,
                 (AFFINE_OUT, AFFINE_DX, AFFINE_DW, AFFINE_DB), np.float64, "（N=2, D=2, M=3）")
+    _run_affine(Affine, AFFINE_W, AFFINE_B, np.reshape(AFFINE_X, AFFINE_X_SHAPE_3D).tolist(), AFFINE_DOUT,
+                (AFFINE_OUT, np.reshape(AFFINE_DX, AFFINE_X_SHAPE_3D).tolist(), AFFINE_DW, AFFINE_DB),
+                np.float64, "（x 的形状为 {}）".format(AFFINE_X_SHAPE_3D))
     _run_affine(Affine, AFFINE_W_F32, AFFINE_B_F32, AFFINE_X_F32, AFFINE_DOUT_F32,
                 (AFFINE_OUT_F32, AFFINE_DX_F32, AFFINE_DW_F32, AFFINE_DB_F32), np.float32,
                 "（float32，N=3, D=2, M=2）")
@@ -557,8 +745,10 @@ _PREDICT_HINT = ("predict 应把 x 依次传过 self.layers 中的每一层（Af
                  "LeakyRelu2 → Affine3），每层的输入是上一层 forward 的输出。" + _NETWORK_NOTE)
 
 
+@_messages_first
 def test_network(ThreeLayerNet):
-    """ThreeLayerNet：predict（float64 和 float32）、通过 lastLayer 计算的 loss、gradient。"""
+    """ThreeLayerNet：predict（float64 和 float32）、通过 lastLayer 计算的 loss、gradient，
+    以及各层是否使用 self.params 中的数组。"""
     input_size, hidden_size, output_size = NETWORK_SIZES
     net = ThreeLayerNet(input_size, hidden_size, output_size,
                         weight_init_std=NETWORK_WEIGHT_INIT_STD, dtype=np.float64)
@@ -577,7 +767,7 @@ def test_network(ThreeLayerNet):
         net.lastLayer.loss = None
         loss = net.loss(x, y)
         if net.lastLayer.loss is None:
-            raise AssertionError("loss 应调用 self.lastLayer.forward(得分, y) 计算损失"
+            raise _Failure("loss 应调用 self.lastLayer.forward(得分, y) 计算损失"
                                  "（调用 net.loss 之后 self.lastLayer.loss 仍是 None）")
         _check_scalar("loss(x, y)（y 为{}）".format(name), loss, NETWORK_LOSS,
                       hint="loss = self.lastLayer.forward(self.predict(x), y)，"
@@ -586,12 +776,19 @@ def test_network(ThreeLayerNet):
     grads = net.gradient(x, np.array(NETWORK_Y))
     for key in PARAM_KEYS:
         if key not in grads:
-            raise AssertionError("gradient 返回的 grads 缺少键 '{}'".format(key))
+            raise _Failure("gradient 返回的 grads 缺少键 '{}'".format(key))
         if np.shape(grads[key]) != np.shape(net.params[key]):
-            raise AssertionError("grads['{}'] 的形状不对：期望 {}，得到 {}".format(
+            raise _Failure("grads['{}'] 的形状不对：期望 {}，得到 {}".format(
                 key, np.shape(net.params[key]), np.shape(grads[key])))
     _check_array("gradient(x, y)['b1']", grads["b1"], NETWORK_GRAD_B1, np.float64,
                  hint="梯度经过所有层的 backward 传回第一层。" + _NETWORK_NOTE)
+
+    for key in PARAM_KEYS:  # 原地改变参数，就像优化器那样
+        net.params[key][...] = NETWORK_FILL[key[0]]
+    _check_array("把 net.params 的数组原地填成常数（W 为 {W}，b 为 {b}）之后的 predict(x)".format(**NETWORK_FILL),
+                 net.predict(x), NETWORK_SCORES_FILLED, np.float64,
+                 hint="各层应直接使用 self.params 中的数组（不要复制）：优化器原地更新 "
+                      "self.params 时，各层才能看到新的参数。")
 
     net32 = ThreeLayerNet(input_size, hidden_size, output_size, weight_init_std=NETWORK_WEIGHT_INIT_STD)
     scores32 = net32.predict(x.astype(np.float32))
@@ -612,108 +809,96 @@ def _hyper_text(hyper):
     return ", ".join("{}={}".format(key, value) for key, value in hyper.items())
 
 
-def _check_state(optimizer, name, case, params):
+def _state_hints(optimizer, case, step, params):
+    """参数不对时，对照课文中的状态属性给出的提示（状态本身不计分）。"""
+    hints = []
+    t = getattr(optimizer, "t", None)
+    if case["counter"] and t != step:
+        hints.append("第 {} 次 update 之后 self.t 是 {!r}，课文中是 {}：t 在每次 update 开头加 1，"
+                     "第一次 update 使用 t = 1。".format(step, t, step))
     for attr in case["state"]:
         state = getattr(optimizer, attr, None)
-        if not isinstance(state, dict) or any(key not in state for key in params):
-            raise AssertionError(
-                "第一次 update 之后，{} 应有属性 self.{}：一个与 params 键相同的 dict"
-                "（第一次 update 时创建，每个值是与参数同形状的全 0 数组），得到 {!r}".format(
-                    name, attr, state if not isinstance(state, dict) else sorted(state)))
-        for key in params:
-            if np.shape(state[key]) != params[key].shape:
-                raise AssertionError("self.{}['{}'] 的形状应与 params['{}'] 相同：期望 {}，得到 {}".format(
-                    attr, key, key, params[key].shape, np.shape(state[key])))
+        if not isinstance(state, dict) or any(np.shape(state.get(key)) != params[key].shape for key in params):
+            hints.append("self.{} 不是课文中的样子：应是与 params 键相同的 dict，每个值是与参数同形状的数组，"
+                         "第一次 update 时创建为全 0。".format(attr))
+    return hints
 
 
-def _same_as_fresh_optimizer(cls, hyper, params_before, grads, params_after):
-    """新建的优化器只用这一步的梯度就得到同样的结果时返回 True（说明状态没有保留）。"""
-    try:
-        fresh = cls(**hyper)
-        params = {key: value.copy() for key, value in params_before.items()}
-        fresh.update(params, {key: value.copy() for key, value in grads.items()})
-        return all(np.allclose(params[key], params_after[key], rtol=1e-7, atol=1e-10)
-                   for key in params)
-    except Exception:
-        return False
+def _named_mistake(mistakes, step, params, dtype):
+    """params 与某个常见错误第 step 次更新之后的参数相同时，返回说出这个错误的提示。"""
+    rtol, atol = TOLERANCE[np.dtype(dtype)]
+    for mistake in mistakes:
+        expected = mistake["params"][step - 1]
+        if all(np.allclose(params[key], np.asarray(expected[key], dtype=dtype), rtol=rtol, atol=atol,
+                           equal_nan=True) for key in expected):
+            return ["你的结果与一个常见错误相同：「{}」。{}".format(mistake["title"], mistake["explanation"])]
+    return []
 
 
-def _run_optimizer(cls, name, case, hyper, expected, dtype, label, expected_v=None):
+def _run_optimizer(cls, case, hyper, expected, dtype, label, mistakes=()):
     optimizer = cls(**hyper)
     params = _arrays(OPT_PARAMS0, dtype)
     originals = dict(params)  # 网络各层持有的就是这些数组
     for step, (grad_literals, step_expected) in enumerate(zip(OPT_GRADS, expected), start=1):
         grads = _arrays(grad_literals, dtype)
-        params_before = {key: value.copy() for key, value in params.items()}
         optimizer.update(params, grads)
         for key in grads:
             _check_unchanged("grads['{}']".format(key), grads[key], np.array(grad_literals[key], dtype))
         for key in originals:
             if params.get(key) is not originals[key]:
-                raise AssertionError(
+                raise _Failure(
                     "参数没有原地更新：请用 params[key] -= ...（params[key] = params[key] - ... 会创建"
                     "新数组，网络各层持有的仍是旧数组，训练时网络不会变）。出问题的键：'{}'".format(key))
-        if step == 1:
-            _check_state(optimizer, name, case, params)
-        if case["counter"] and getattr(optimizer, "t", None) != step:
-            raise AssertionError(
-                "第 {} 次 update 之后 self.t 应为 {}，得到 {!r}：t 在每次 update 开头加 1，"
-                "第一次 update 使用 t = 1".format(step, step, getattr(optimizer, "t", None)))
+        rtol, atol = TOLERANCE[np.dtype(dtype)]
         for key in ("W", "b"):
-            got, want = params[key], np.asarray(step_expected[key], dtype=dtype)
-            rtol, atol = TOLERANCE[np.dtype(dtype)]
-            if np.allclose(got, want, rtol=rtol, atol=atol):
-                continue
-            hint = case["hint"]
-            if step == 1 and case["counter"]:
-                hint = "第 1 步的结果与期望不符：检查偏差修正，t 应从 1 开始。" + hint
-            if step > 1 and _same_as_fresh_optimizer(cls, hyper, params_before, grads, params):
-                hint = ("状态没有在两次 update 之间保留：第 {} 步的结果和一个新建的优化器只做一步的结果相同。"
-                        "状态（self.{}）只在第一次 update 时创建，之后每一步在旧值的基础上更新。"
-                        .format(step, "、self.".join(case["state"])))
-            _check_array("{} 第 {} 次 update 之后的 params['{}']".format(label, step, key),
-                         got, want, dtype, hint=hint)
-        if expected_v is not None:
-            for key in ("W", "b"):
-                _check_array("{} 第 {} 次 update 之后的 self.v['{}']".format(label, step, key),
-                             np.asarray(optimizer.v[key]), expected_v[step - 1][key], dtype,
-                             hint=case["hint"])
+            want = np.asarray(step_expected[key], dtype=dtype)
+            if not np.allclose(params[key], want, rtol=rtol, atol=atol):
+                hints = (_named_mistake(mistakes, step, params, dtype)
+                         + _state_hints(optimizer, case, step, params) + [case["hint"]])
+                _check_array("{} 第 {} 次 update 之后的 params['{}']".format(label, step, key),
+                             params[key], want, dtype, hint="\n".join(hints))
 
 
 def _test_optimizer(cls, name):
     case = OPTIMIZER_CASES[name]
-    _run_optimizer(cls, name, case, case["hyper"], case["expected"], np.float64,
-                   "{}({})".format(name, _hyper_text(case["hyper"])), case["expected_v"])
-    _run_optimizer(cls, name, case, {}, case["expected_f32"], np.float32,
+    _run_optimizer(cls, case, case["hyper"], case["expected"], np.float64,
+                   "{}({})".format(name, _hyper_text(case["hyper"])), KNOWN_MISTAKES.get(name, ()))
+    _run_optimizer(cls, case, {}, case["expected_f32"], np.float32,
                    "{}()（默认超参数，float32 参数）".format(name))
     _passed("test_" + name.lower())
 
 
+@_messages_first
 def test_adagrad(AdaGrad):
     """AdaGrad：三次更新（float64，非默认超参数）和两次更新（float32，默认超参数）。"""
     _test_optimizer(AdaGrad, "AdaGrad")
 
 
+@_messages_first
 def test_rmsprop(RMSprop):
     """RMSprop：三次更新（float64，非默认超参数）和两次更新（float32，默认超参数）。"""
     _test_optimizer(RMSprop, "RMSprop")
 
 
+@_messages_first
 def test_momentum(Momentum):
-    """Momentum：三次更新后的参数和速度，然后是两次 float32 更新。"""
+    """Momentum：三次更新（float64，非默认超参数）和两次更新（float32，默认超参数）。"""
     _test_optimizer(Momentum, "Momentum")
 
 
+@_messages_first
 def test_nesterov(Nesterov):
-    """Nesterov：三次更新后的参数和速度，然后是两次 float32 更新。"""
+    """Nesterov：三次更新（float64，非默认超参数）和两次更新（float32，默认超参数）。"""
     _test_optimizer(Nesterov, "Nesterov")
 
 
+@_messages_first
 def test_adam(Adam):
     """Adam：三次更新（float64，非默认超参数）和两次更新（float32，默认超参数）。"""
     _test_optimizer(Adam, "Adam")
 
 
+@_messages_first
 def test_adabelief(AdaBelief):
     """AdaBelief：三次更新（float64，非默认超参数）和两次更新（float32，默认超参数）。"""
     _test_optimizer(AdaBelief, "AdaBelief")
@@ -733,6 +918,7 @@ _GRADIENT_HINTS = {
 }
 
 
+@_messages_first
 def check_gradients(analytic, numerical, tolerance=1e-6):
     """梯度检查：反向传播得到的梯度 analytic 与数值梯度 numerical（两个键相同的字典）逐个比较。
 
@@ -742,15 +928,15 @@ def check_gradients(analytic, numerical, tolerance=1e-6):
     errors = {}
     for key, expected in numerical.items():
         if key not in analytic:
-            raise AssertionError("gradient 返回的字典缺少键 '{}'".format(key))
+            raise _Failure("gradient 返回的字典缺少键 '{}'".format(key))
         got = np.asarray(analytic[key], dtype=np.float64)
         expected = np.asarray(expected, dtype=np.float64)
         if got.shape != expected.shape:
-            raise AssertionError("grads['{}'] 的形状不对：期望 {}，得到 {}".format(key, expected.shape, got.shape))
+            raise _Failure("grads['{}'] 的形状不对：期望 {}，得到 {}".format(key, expected.shape, got.shape))
         errors[key] = float(np.max(np.abs(got - expected) / np.maximum(1e-8, np.abs(got) + np.abs(expected))))
     worst = max(errors, key=errors.get)
     if not errors[worst] < tolerance:
-        raise AssertionError(
+        raise _Failure(
             "梯度检查没有通过：grads['{}'] 与数值梯度的相对误差是 {:.2e}（应小于 {:.0e}）。\n"
             "各参数的相对误差：{}\n提示：{}".format(
                 worst, errors[worst], tolerance,
@@ -759,6 +945,7 @@ def check_gradients(analytic, numerical, tolerance=1e-6):
     _passed("check_gradients")
 
 
+@_messages_first
 def check_overfit(history, samples=50):
     """记住一小批训练样本：history 是 train_network 在这 samples 个样本上训练后的返回值。
 
@@ -768,7 +955,7 @@ def check_overfit(history, samples=50):
     first = history["train_loss"][0]
     last = float(np.mean(history["train_loss"][-10:]))
     if accuracy < 1.0 or not last < 0.1 * first:
-        raise AssertionError(
+        raise _Failure(
             "网络没有记住这 {} 个训练样本：训练准确率 {:.2f}，损失从 {:.3f} 降到 {:.3f}。"
             "参数比样本多得多的网络应当能做到 100%。\n提示：检查前向传播、反向传播和 SGD 的更新"
             "（参数要原地更新：params[key] -= ...），以及学习率和迭代次数。".format(

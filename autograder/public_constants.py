@@ -1,0 +1,103 @@
+"""The constants of the visible tests (source/mlp_optimizers/public_tests.py) that come from
+the catalogue (autograder/catalogue.py): for each optimizer, the parameters after each update
+of the visible test's float64 case for every public mistake whose parameters differ from the
+reference's. With them a failing visible test names the mistake that the student's parameters
+match, and the release holds no catalogue code. tests/test_public_tests.py checks that the file
+holds exactly what known_mistakes() computes. To refresh the block after the catalogue or the
+test's inputs change, print it and paste it over KNOWN_MISTAKES in public_tests.py:
+
+    python -m autograder.public_constants
+"""
+import importlib.util
+import json
+import warnings
+
+import numpy as np
+
+from autograder import reference
+from autograder.course import SOURCE_DIR
+from autograder.parts import PARTS
+
+PUBLIC_TESTS = SOURCE_DIR / "public_tests.py"
+
+
+def load_public_tests(path=PUBLIC_TESTS):
+    """The visible tests as a module (they import only numpy)."""
+    spec = importlib.util.spec_from_file_location("public_tests", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def trajectory(optimizer_class, hyper, params0, grads_sequence, dtype=np.float64):
+    """The parameters after each update: [{key: array}], one dict per element of
+    grads_sequence; params0 and each grads are {key: nested lists}, e.g. W (2, 2), b (2,)."""
+    optimizer = optimizer_class(**hyper)
+    params = {key: np.array(value, dtype=dtype) for key, value in params0.items()}
+    after = []
+    for grads in grads_sequence:
+        optimizer.update(params, {key: np.array(value, dtype=dtype) for key, value in grads.items()})
+        after.append({key: np.array(value, dtype=dtype) for key, value in params.items()})
+    return after
+
+
+def _same(a, b):
+    return all(np.array_equal(x[key], y[key], equal_nan=True) for x, y in zip(a, b) for key in x)
+
+
+def known_mistakes(public_tests):
+    """{optimizer name: [{"title", "explanation", "params": trajectory as nested lists}]} for
+    the public mistakes of each optimizer part on public_tests' float64 case (its
+    OPTIMIZER_CASES[name]["hyper"], OPT_PARAMS0, OPT_GRADS). A mistake whose parameters equal
+    the reference's (an out-of-place update, modified gradients) is left out: the visible test
+    finds those by identity and by comparing the inputs."""
+    found = {}
+    for part in PARTS.values():
+        case = public_tests.OPTIMIZER_CASES.get(part.name) if part.kind == "optimizer" else None
+        if case is None:
+            continue
+        run = lambda cls: trajectory(cls, case["hyper"], public_tests.OPT_PARAMS0,  # noqa: E731
+                                     public_tests.OPT_GRADS)
+        expected = run(getattr(reference, part.name))
+        for entry in part.entries(valid=False):
+            if not entry.public:
+                continue
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                params = run(entry.namespace()[part.name])
+            if not _same(params, expected):
+                found.setdefault(part.name, []).append({
+                    "title": entry.title, "explanation": entry.explanation,
+                    "params": [{key: value.tolist() for key, value in step.items()} for step in params]})
+    return found
+
+
+def _literal(value):
+    if isinstance(value, float):
+        return {"nan": "np.nan", "inf": "np.inf", "-inf": "-np.inf"}.get(repr(value), repr(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render(mistakes):
+    """The Python text of KNOWN_MISTAKES, as public_tests.py holds it."""
+    lines = ["KNOWN_MISTAKES = {"]
+    for name, entries in mistakes.items():
+        lines.append(f"    {_literal(name)}: [")
+        for entry in entries:
+            lines.append(f"        {{\"title\": {_literal(entry['title'])},")
+            lines.append(f"         \"explanation\": {_literal(entry['explanation'])},")
+            lines.append("         \"params\": [")
+            for step, params in enumerate(entry["params"], start=1):
+                lines.append(f"             # 第 {step} 次更新之后")
+                lines.append("             {" + ",\n              ".join(
+                    f"{_literal(key)}: {_literal(value)}" for key, value in params.items()) + "},")
+            lines.append("         ]},")
+        lines.append("    ],")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(known_mistakes(load_public_tests())))
