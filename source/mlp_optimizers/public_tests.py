@@ -949,11 +949,13 @@ def check_gradients(analytic, numerical, tolerance=1e-6):
 def check_overfit(history, samples=50):
     """记住一小批训练样本：history 是 train_network 在这 samples 个样本上训练后的返回值。
 
-    最后一次评估的训练准确率应为 100%，最后 10 次迭代的平均损失应小于第一次迭代损失的十分之一。
+    打印最后的训练准确率和损失的变化。最后一次评估的训练准确率应为 100%，最后 10 次迭代的
+    平均损失应小于第一次迭代损失的十分之一。
     """
     accuracy = history["train_acc"][-1]
     first = history["train_loss"][0]
     last = float(np.mean(history["train_loss"][-10:]))
+    print("训练准确率：{:.2f}，损失：{:.3f} -> {:.4f}".format(accuracy, first, history["train_loss"][-1]))
     if accuracy < 1.0 or not last < 0.1 * first:
         raise _Failure(
             "网络没有记住这 {} 个训练样本：训练准确率 {:.2f}，损失从 {:.3f} 降到 {:.3f}。"
