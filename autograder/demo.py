@@ -1,12 +1,14 @@
 """The course's main job end to end on the shipped example submissions (`make demo`).
 
-1. The example submissions (autograder/examples.py: the reference solution, one typical bug
-   each, valid alternatives, a deleted and an edited test cell, plus the untouched release)
-   are packed as an LMS delivers them: one zip of `<student>_<id>_mlp_optimizers.ipynb` files.
+1. The example submissions (autograder/examples.py: the reference solution, one typical
+   mistake of the catalogue for each part, valid alternatives of the catalogue, a deleted and
+   an edited test cell, plus the untouched release) are packed as an LMS delivers them: one
+   zip of `<student>_<id>_mlp_optimizers.ipynb` files.
 2. `grade` grades that zip in a scratch course (results/demo/course): nbgrader's release,
    each notebook's cells in the sandbox, the hidden checks, the gradebook, feedback pages,
    grades.csv and report.html, with a progress bar.
-3. The aligned per-student, per-cell table, and where the report and a feedback page are.
+3. The aligned per-student, per-cell table, the named mistakes per part (as report.html
+   counts them), and where the report and a feedback page are.
 """
 import argparse
 import shutil
@@ -17,7 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import grade
+from autograder import grade, report
+from autograder.batch import MANIFEST, Manifest
 from autograder.course import ASSIGNMENT, RELEASE_DIR
 from autograder.examples import all_examples
 
@@ -31,6 +34,19 @@ def pack_lms_zip(path):
             student = name.replace("_", "-")  # an LMS id has no '_': it separates the name's fields
             archive.writestr(f"{student}_{20260000 + number}_{ASSIGNMENT}.ipynb", nbformat.writes(notebook))
     return len(submissions)
+
+
+def print_mistake_counts(course):
+    """Prints, part by part, how many students made each catalogued mistake (report.html's
+    "Known mistakes, per part"), from the course's grading manifest."""
+    manifest = Manifest(course / MANIFEST)
+    counts = report.mistake_counts({student: manifest.result(student) for student in manifest.students})
+    print("Known mistakes, per part:")
+    for grade_id, mistakes in counts.items():
+        for entry_id, students in mistakes.items():
+            print(f"  {grade_id or '(not in the catalogue)':28} {entry_id:38} {len(students)}")
+    if not counts:
+        print("  none named")
 
 
 def main(argv=None):
@@ -49,6 +65,8 @@ def main(argv=None):
     code = grade.main([str(archive), "--course", str(course)])
     if code:
         return code
+    print()
+    print_mistake_counts(course)
     print()
     print(f"Demo finished in {time.monotonic() - start:.0f} s.")
     print(f"  Report:         {course / 'report.html'}")

@@ -9,7 +9,8 @@ OUT.zip holds, as top-level members of an LMS download:
   - up to 10% of N odd but honest layouts (8 at most): an _attempt_ name, a folder per student, a zip per
     student with macOS junk, a Moodle name with a space, two attempts of one student, the
     untouched release notebook, a file that is not a notebook;
-  - buggy submissions (the source notebook with each BUGS entry of autograder.examples, in turn);
+  - buggy submissions (the source notebook with each of autograder.examples.EXAMPLE_MISTAKES,
+    catalogue mistakes, in turn);
   - honest submissions (the reference solution: autograder.examples.source_notebook()).
 It prints the student ids `grade` must report, one per line (a summary goes to stderr).
 The batch is deterministic: the same N gives the same bytes. --check collects it with
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from autograder import intake  # noqa: E402
 from autograder.course import ASSIGNMENT, RELEASE_DIR  # noqa: E402
-from autograder.examples import BUGS, edited, source_notebook  # noqa: E402
+from autograder.examples import EXAMPLE_MISTAKES, source_notebook, with_entry  # noqa: E402
 from intake_corpus import CASES, Member, day, write_zip, zip_of  # noqa: E402
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -57,7 +58,7 @@ def odd_cases(solution, buggy):
 def build(n):
     """(members of the LMS zip, expected student ids, summary)."""
     solution = nbformat.writes(source_notebook()).encode()
-    bugs = [(name, nbformat.writes(edited(edits)).encode()) for name, (edits, _) in sorted(BUGS.items())]
+    bugs = [(entry_id, nbformat.writes(with_entry(entry_id)).encode()) for entry_id in sorted(EXAMPLE_MISTAKES)]
     members, ids = [], []
     counts = {}
     room = int(n * HOSTILE_SHARE)

@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from autograder.course import ASSIGNMENT, RELEASE_DIR, ROOT
-from autograder.examples import BUGS, cell_by_grade_id, edited, source_notebook
+from autograder.examples import cell_by_grade_id, source_notebook, with_entry
 from autograder.parts import TEST_CELLS
 
 TRAINING = ("run(", "plot_", "path_optimizers", "best =")
@@ -53,7 +53,7 @@ def append(notebook, grade_id, code):
     return notebook
 
 
-ADAM_BUG = BUGS["adam_without_bias_correction"][0]
+ADAM_BUG = "adam_no_bias_correction"
 PATCH_CHECKS = """
 import public_tests as _pt
 _pt.test_adam = lambda *args, **kwargs: None
@@ -106,10 +106,10 @@ def notebooks(course):
     mallory.cells.insert(1, nbformat.v4.new_code_cell(hostile(course)))
     made = {
         "alice": (without_training(source_notebook()), full),
-        "bob": (without_training(edited(ADAM_BUG)), dict(full, test_adam=0.0)),
+        "bob": (without_training(with_entry(ADAM_BUG)), dict(full, test_adam=0.0)),
         "carol": (without_training(release), {g: 0.0 for g in TEST_CELLS}),
         "dave": (looping, dict(full, test_adam=0.0, test_adagrad=0.0)),
-        "eve": (append(without_training(edited(ADAM_BUG)), "adam", PATCH_CHECKS), dict(full, test_adam=0.0)),
+        "eve": (append(without_training(with_entry(ADAM_BUG)), "adam", PATCH_CHECKS), dict(full, test_adam=0.0)),
         "mallory": (mallory, full),
     }
     data = {name: nbformat.writes(nb).encode() for name, (nb, _) in made.items()}

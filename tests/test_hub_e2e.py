@@ -103,9 +103,9 @@ def _answer(source):
 
 
 def answers(bug=None):
-    """{grade_id: text} of every answer cell: the reference solution, with the edit of
-    examples.BUGS[bug] applied."""
-    notebook = examples.edited(examples.BUGS[bug][0]) if bug else examples.source_notebook()
+    """{grade_id: text} of every answer cell: the reference solution, with the catalogue's
+    mistake bug (an entry id) in its part's cell."""
+    notebook = examples.with_entry(bug) if bug else examples.source_notebook()
     return {cell.metadata["nbgrader"]["grade_id"]: _answer(cell.source) for cell in notebook.cells
             if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
 
