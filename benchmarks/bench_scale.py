@@ -35,6 +35,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import psutil
 
 from autograder.course import ASSIGNMENT, RELEASE_DIR, ROOT
 from autograder.examples import all_examples, source_notebook
@@ -42,24 +43,6 @@ from autograder.nbgrader_adapter import Course
 from autograder.parts import TEST_CELLS
 
 TRAINING = ("run(", "plot_", "path_optimizers", "best =")
-
-
-def descendants(pid):
-    """pids of every live descendant of pid (from /proc)."""
-    children = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read().decode(errors="replace")
-            children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 class PeakRss:
@@ -80,13 +63,10 @@ class PeakRss:
     def _run(self):
         while not self._stop.wait(self.interval):
             total = 0
-            for pid in descendants(os.getpid()):
+            for child in psutil.Process().children(recursive=True):
                 try:
-                    with open(f"/proc/{pid}/status") as f:
-                        for line in f:
-                            if line.startswith("VmRSS:"):
-                                total += int(line.split()[1]) * 1024
-                except OSError:
+                    total += child.memory_info().rss
+                except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
 

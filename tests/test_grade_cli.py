@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 
 from autograder.course import ASSIGNMENT, RELEASE_DIR, ROOT
@@ -334,23 +335,6 @@ def test_the_course_may_not_be_inside_the_input(tmp_path):
     assert result.returncode == 2 and "inside the input" in result.stderr
 
 
-def _descendants(pid):
-    children = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read().decode(errors="replace")
-            children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def _cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -383,7 +367,7 @@ def test_a_killed_grade_leaves_nothing_running_and_a_rerun_proceeds(tmp_path):
     deadline = time.monotonic() + 300
     tree = []
     while time.monotonic() < deadline:            # wait until the workers run sandboxes
-        tree = _descendants(proc.pid)
+        tree = [child.pid for child in psutil.Process(proc.pid).children(recursive=True)]
         servers = [pid for pid in tree if b"student_server" in _cmdline(pid)]
         if servers:
             break
