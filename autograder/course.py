@@ -1,7 +1,8 @@
-"""Where the course's files are, and the student-facing helpers loaded from them.
+"""Where the course's files are, and the student-facing modules loaded from them.
 
-The MNIST loader lives in source/mlp_optimizers/utils.py, which is shipped to
-students; the instructor tools import that same file instead of keeping a copy.
+The MNIST loader lives in source/mlp_optimizers/utils.py and the visible tests in
+public_tests.py, both shipped to students; the instructor tools import those same files
+instead of keeping a copy.
 """
 import importlib.util
 from pathlib import Path
@@ -13,12 +14,18 @@ RELEASE_DIR = ROOT / "release" / ASSIGNMENT
 DATA_DIR = ROOT / "data" / "mnist"
 
 
-def load_utils():
-    """The module source/mlp_optimizers/utils.py (load_mnist, plotting helpers)."""
-    spec = importlib.util.spec_from_file_location(f"{ASSIGNMENT}_utils", SOURCE_DIR / "utils.py")
+def load_module(filename):
+    """A student-facing module of source/mlp_optimizers/ loaded from its file: "utils.py"
+    (load_mnist, plotting helpers) or "public_tests.py" (the visible tests)."""
+    spec = importlib.util.spec_from_file_location(f"{ASSIGNMENT}_{Path(filename).stem}", SOURCE_DIR / filename)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_utils():
+    """The module source/mlp_optimizers/utils.py (load_mnist, plotting helpers)."""
+    return load_module("utils.py")
 
 
 def load_data(one_hot_label=True, dtype=None):

@@ -8,25 +8,16 @@ test's inputs change, print it and paste it over KNOWN_MISTAKES in public_tests.
 
     python -m autograder.public_constants
 """
-import importlib.util
 import json
 import warnings
 
 import numpy as np
 
 from autograder import reference
-from autograder.course import SOURCE_DIR
+from autograder.course import SOURCE_DIR, load_module
 from autograder.parts import PARTS
 
 PUBLIC_TESTS = SOURCE_DIR / "public_tests.py"
-
-
-def load_public_tests(path=PUBLIC_TESTS):
-    """The visible tests as a module (they import only numpy)."""
-    spec = importlib.util.spec_from_file_location("public_tests", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def trajectory(optimizer_class, hyper, params0, grads_sequence, dtype=np.float64):
@@ -100,4 +91,4 @@ def render(mistakes):
 
 
 if __name__ == "__main__":
-    print(render(known_mistakes(load_public_tests())))
+    print(render(known_mistakes(load_module(PUBLIC_TESTS.name))))

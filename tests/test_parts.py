@@ -12,7 +12,6 @@ import textwrap
 
 from autograder import catalogue, checks, reference, report, verify
 from autograder.course import ROOT
-from autograder.examples import cell_by_grade_id, source_notebook
 from autograder.parts import KINDS, PARTS, TEST_CELLS, Part, by_name, dependents
 from autograder.result import MAX_POINTS
 
@@ -41,14 +40,6 @@ def test_every_row_is_complete():
             assert all(hasattr(optimizer, attribute) for attribute in part.state)
         assert part.entries(valid=False)
     assert dependents("test_affine") == ["test_network"] and dependents("test_adam") == []
-
-
-def test_every_part_has_its_cells_in_the_notebook():
-    notebook = source_notebook()
-    for part in PARTS.values():
-        test = cell_by_grade_id(notebook, part.grade_id)
-        assert f"checks.{part.check}(globals())" in test.source
-        assert f"{part.name}" in cell_by_grade_id(notebook, part.solution_cell).source
 
 
 def test_the_derived_places_follow_the_table():

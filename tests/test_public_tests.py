@@ -9,7 +9,6 @@
 4. The file contains no solution code and does not import the instructor-only package.
 """
 import ast
-import importlib.util
 import re
 import traceback
 import warnings
@@ -21,10 +20,11 @@ from nbclient import NotebookClient
 
 from autograder import catalogue, public_constants
 from autograder import reference as R
-from autograder.parts import PARTS
+from autograder.course import load_module, load_utils
+from autograder.parts import PARTS, by_name
 
 PUBLIC_TESTS_PATH = public_constants.PUBLIC_TESTS
-pt = public_constants.load_public_tests()
+pt = load_module("public_tests.py")
 
 OPTIMIZER_NAMES = [part.name for part in PARTS.values() if part.kind == "optimizer"]
 
@@ -104,7 +104,7 @@ def test_optimizer_constants(name):
     for got, want in zip(trajectory, case["expected"]):
         for key in ("W", "b"):
             assert_same(got[key], want[key])
-    part = next(p for p in PARTS.values() if p.name == name)
+    part = by_name(name)
     optimizer = R.OPTIMIZERS[name]()
     optimizer.update({"W": np.zeros(2)}, {"W": np.ones(2)})
     assert tuple(a for a in part.state if a != "t") == case["state"]
@@ -293,7 +293,7 @@ def test_public_tests_leave_the_caller_alone():
 # ---------------------------------------------------------------------------------------------
 
 def _gradient_check_inputs(net_class=R.ThreeLayerNet):
-    utils = _load_utils()
+    utils = load_utils()
     net = net_class(6, 5, 3, weight_init_std=1.0, dtype=np.float64)
     x = np.random.default_rng(0).standard_normal((4, 6))
     y = np.array([0, 2, 1, 2])
@@ -307,16 +307,9 @@ def _gradient_check_inputs(net_class=R.ThreeLayerNet):
     return analytic, numerical
 
 
-def _load_utils():
-    spec = importlib.util.spec_from_file_location("course_utils", PUBLIC_TESTS_PATH.parent / "utils.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_gradient_check_passes_on_the_notebook_sized_example(capsys):
     analytic, numerical = _gradient_check_inputs()
-    assert max(_load_utils().rel_error(analytic[k], numerical[k]) for k in analytic) < 1e-7
+    assert max(load_utils().rel_error(analytic[k], numerical[k]) for k in analytic) < 1e-7
     pt.check_gradients(analytic, numerical)
     assert capsys.readouterr().out == "check_gradients：全部通过 ✓\n"
 
@@ -340,7 +333,7 @@ def test_the_gradient_check_names_the_wrong_gradient():
 
 
 def test_numerical_gradient_restores_the_parameters():
-    utils = _load_utils()
+    utils = load_utils()
     params = {"w": np.array([1.0, -2.0, 0.5])}
     before = params["w"].copy()
     grad = utils.numerical_gradient(lambda: float(np.sum(params["w"] ** 3)), params)
@@ -389,7 +382,7 @@ def test_the_comparison_plot_tells_close_optimizers_apart():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    utils = _load_utils()
+    utils = load_utils()
     momentum, nesterov = utils.STYLES["Momentum"], utils.STYLES["Nesterov"]
     assert momentum["linestyle"] != nesterov["linestyle"] and momentum["marker"] != nesterov["marker"]
     evals = list(range(0, 10000, 600))
