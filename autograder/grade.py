@@ -2,7 +2,7 @@
 sandbox, and write the scores into nbgrader's gradebook, feedback pages and a report.
 
     grade SUBMISSIONS [--course grading] [--workers N] [--cell-timeout 60]
-          [--wall-time 600] [--memory-mb 2048] [--regexp REGEX] [--force]
+          [--wall-time 600] [--grader-time 300] [--memory-mb 2048] [--regexp REGEX] [--force]
           [--allow-weak-sandbox]
     python -m autograder.grade SUBMISSIONS ...
 
@@ -24,6 +24,9 @@ use) then holds:
     report.html, report.png, feedback/<student>/mlp_optimizers/mlp_optimizers.html
     grade_manifest.json   sha256 and result per student: a re-run grades only new or
                           changed submissions, and resumes after Ctrl-C or a crash
+    student_ids.json      which raw student id (LMS name, folder) owns which id, for the
+                          life of the course (autograder/student_ids.py); back it up with
+                          the gradebook
 """
 import argparse
 import fcntl
@@ -35,12 +38,13 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.batch import STATE_DIR, MANIFEST, Manifest, grade_batch
+from autograder.batch import STATE_DIR, MANIFEST, Manifest, grade_batch, record_ungraded
 from autograder.course import ASSIGNMENT
 from autograder.intake import IntakeError, collect
 from autograder.nbgrader_adapter import Course, NbgraderError, hand_graded, tree_digest
 from autograder.parts import TEST_CELLS
 from autograder.result import SubmissionResult
+from autograder.student_ids import REGISTRY, RegistryError, StudentIds
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 
@@ -129,16 +133,19 @@ def run(args):
     shutil.rmtree(scratch, ignore_errors=True)       # left by an interrupted run
     scratch.mkdir(parents=True)
     try:
-        submissions, skipped = collect(input_path, scratch, args.regexp)
+        course = Course(course_dir)
+        manifest = Manifest(course_dir / MANIFEST, code_digest())
+        ids = StudentIds.load(course_dir / REGISTRY, known=set(manifest.students) | set(course.students()))
+        submissions, skipped = collect(input_path, scratch, args.regexp, ids)
+        ids.save()
         for rel, why in skipped:
             print(f"skipped {rel}: {why}")
-        course = Course(course_dir)
         source_digest = course.prepare()
         options = {"cell_timeout": args.cell_timeout, "wall_time": args.wall_time,
                    "memory_mb": args.memory_mb, "allow_weak": args.allow_weak_sandbox}
         # what a grade depends on: the assignment (source) and the limits; a change regrades all
-        fingerprint = hashlib.sha256(json.dumps([source_digest, options], sort_keys=True).encode()).hexdigest()[:16]
-        manifest = Manifest(course_dir / MANIFEST, code_digest())
+        fingerprint = hashlib.sha256(json.dumps([source_digest, options, args.grader_time],
+                                                sort_keys=True).encode()).hexdigest()[:16]
         pending = [s for s in submissions.values() if args.force or not manifest.is_current(s, fingerprint)]
         print(f"{len(submissions)} submissions in {input_path}: {len(pending)} to grade, "
               f"{len(submissions) - len(pending)} unchanged", flush=True)
@@ -147,10 +154,9 @@ def run(args):
             course.register_students([s.student for s in pending])
         for submission in pending:
             if submission.problem:
-                course.record_zero(submission.student, submission.problem)
-                manifest.record(submission, fingerprint, SubmissionResult(
-                    submission.student, scores={g: 0.0 for g in TEST_CELLS}, notes=[*submission.notes, submission.problem],
-                    source=submission.rel, sandbox=sandbox))
+                manifest.record(submission, fingerprint, record_ungraded(course, SubmissionResult.zero(
+                    submission.student, submission.problem, notes=list(submission.notes), source=submission.rel,
+                    sandbox=sandbox)))
                 continue
             target = course.submission_path(submission.student)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +169,8 @@ def run(args):
                   f"{args.cell_timeout:g} s, {args.wall_time:g} s and {args.memory_mb} MB per submission) ...",
                   flush=True)
             try:
-                graded = grade_batch(course, gradable, options, workers, manifest, fingerprint, status_line)
+                graded = grade_batch(course, gradable, options, workers, manifest, fingerprint, status_line,
+                                     grader_time=args.grader_time)
             except KeyboardInterrupt:
                 done = sum(manifest.is_current(s, fingerprint) for s in submissions.values())
                 print(f"Interrupted: {done} of {len(submissions)} submissions are graded and recorded in "
@@ -223,6 +230,9 @@ def parse_args(argv=None):
                         help="seconds per notebook cell (default 60)")
     parser.add_argument("--wall-time", type=float, default=600,
                         help="seconds per submission (default 600)")
+    parser.add_argument("--grader-time", type=float, default=300,
+                        help="seconds per submission for the grader's own steps (nbgrader, checks, feedback "
+                             "page) beyond --wall-time; a submission over both gets 0 with the reason (default 300)")
     parser.add_argument("--memory-mb", type=int, default=2048,
                         help="address-space limit of the sandbox in MiB (default 2048)")
     parser.add_argument("--regexp", default=None,
@@ -232,8 +242,8 @@ def parse_args(argv=None):
                         help="grade even without bubblewrap, in a weaker sandbox (a plain subprocess with "
                              "limits; no filesystem or network isolation); every page says so")
     args = parser.parse_args(argv)
-    if args.cell_timeout <= 0 or args.wall_time <= 0 or args.memory_mb <= 0:
-        parser.error("--cell-timeout, --wall-time and --memory-mb must be positive")
+    if min(args.cell_timeout, args.wall_time, args.memory_mb, args.grader_time) <= 0:
+        parser.error("--cell-timeout, --wall-time, --grader-time and --memory-mb must be positive")
     if args.regexp:
         import re
         try:
@@ -248,7 +258,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return run(args)
-    except (GradeError, IntakeError, NbgraderError) as e:
+    except (GradeError, IntakeError, NbgraderError, RegistryError) as e:
         print(f"grade: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

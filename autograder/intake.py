@@ -39,14 +39,11 @@ Who: the outside decides, never the names inside a student's own archive or fold
   .ipynb_checkpoints/ and __pycache__/ are ignored silently. Top-level entries giving
   the same id (after Unicode NFC normalisation) are one student: e.g. two attempts.
 
-Ids: the student id is the raw id (NFC) with every run of characters other than letters
-  (any script), digits, '_', '.', '-' replaced by '_', no leading '_', '.', '-', no
-  trailing '_', '.', at most LIMITS.id_bytes bytes of UTF-8: usable as an nbgrader id and a
-  folder name. Sanitising never merges students: when distinct raw ids give the same id
-  (compared case-insensitively), a raw id that is already clean keeps it (the first in
-  code-point order if several differ only in case), and each other one gets '-' and the
-  first 8 hex digits of the SHA-256 of its raw id (more digits if still taken); so does an
-  id left empty ('student-<hash>'). Each such renaming is in the student's notes.
+Ids: autograder/student_ids.py gives each raw id (NFC) its id, usable as an nbgrader id and
+  a folder name, and never merges students: distinct raw ids get distinct ids, and with the
+  course's registry (grade passes it) an id, once given, stays with its raw id in every later
+  run. A raw id given an id of its own (its clean id was taken, or nothing of it was usable)
+  has that in its notes.
 
 Which notebook: every notebook (.ipynb, any case) in a student's submission is a candidate,
   apart from refused ones (empty, too large, unsafe path, link, hidden, too deep, ...).
@@ -80,6 +77,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder.course import ASSIGNMENT
+from autograder.student_ids import StudentIds, sanitize_student
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 MB = 1024 * 1024
@@ -99,7 +97,6 @@ class Limits:
     zip_members: int = 10000           # entries of one zip inside a submission
     total_bytes: int = 4096 * MB       # extracted in one run
     wrappers: int = 3                  # folders or zips around the batch root
-    id_bytes: int = 100                # a student id, in UTF-8
     skipped_lines: int = 50            # skipped entries reported per student (then a count)
 
 
@@ -233,49 +230,14 @@ def megabytes(size):
     return f"{size / MB:.3g}"
 
 
-def _truncate_utf8(text, limit):
-    return text.encode("utf-8", "surrogatepass")[:limit].decode("utf-8", "ignore")
-
-
-def sanitize_student(raw):
-    """raw id -> id usable as an nbgrader id and folder name (may merge distinct raw ids:
-    assign_ids resolves that)."""
-    name = re.sub(r"[^\w.\-]+", "_", unicodedata.normalize("NFC", raw))
-    name = re.sub(r"^[_.\-]+", "", name)
-    return re.sub(r"[_.]+$", "", _truncate_utf8(name, LIMITS.id_bytes))
-
-
-def assign_ids(raw_ids):
-    """({raw id: student id}, {raw id: note}) with distinct ids for distinct raw ids (see
-    the module docstring)."""
-    base = {raw: sanitize_student(raw) for raw in raw_ids}
-    groups = {}
-    for raw in sorted(raw_ids):
-        groups.setdefault(base[raw].casefold(), []).append(raw)
-    ids, notes, renamed = {}, {}, []
-    for raws in groups.values():
-        plain = [raw for raw in raws if base[raw] and (len(raws) == 1 or raw == base[raw])]
-        for raw in raws:
-            if plain and raw == plain[0]:
-                ids[raw] = base[raw]
-            else:
-                renamed.append(raw)
-    taken = {i.casefold() for i in ids.values()}
-    for raw in sorted(renamed):
-        digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-        for n in range(8, 65, 4):
-            suffix = f"-{digest[:n]}"
-            stem = re.sub(r"[_.]+$", "", _truncate_utf8(base[raw] or "student", LIMITS.id_bytes - len(suffix)))
-            student = stem + suffix
-            if student.casefold() not in taken:
-                break
-        ids[raw] = student
-        taken.add(student.casefold())
-        if base[raw]:
-            notes[raw] = f"学号“{shown(raw, 80)}”规范化后为 {base[raw]}，与其他学生重复，为区分记为 {student}"
-        else:
-            notes[raw] = f"学号“{shown(raw, 80)}”中没有可用作文件夹名的字符，记为 {student}"
-    return ids, notes
+def id_notes(ids, renamed):
+    """{raw id: Chinese note} for the raw ids that StudentIds.assign gave their own id."""
+    notes = {}
+    for raw in renamed:
+        clean = sanitize_student(raw)
+        notes[raw] = (f"学号“{shown(raw, 80)}”规范化后为 {clean}，与其他学生重复，为区分记为 {ids[raw]}"
+                      if clean else f"学号“{shown(raw, 80)}”中没有可用作文件夹名的字符，记为 {ids[raw]}")
+    return notes
 
 
 def student_of(name, kind="notebook", regexp=None, path=None):
@@ -811,8 +773,10 @@ def _why_chosen(chosen, other):
 # collect
 # --------------------------------------------------------------------------------------
 
-def collect(input_path, scratch, regexp=None):
-    """{student: Submission} of the input, and [(file, why)] of the files skipped."""
+def collect(input_path, scratch, regexp=None, ids=None):
+    """{student: Submission} of the input, and [(file, why)] of the files skipped. ids: the
+    course's StudentIds (autograder/student_ids.py), which gives each raw id its id and
+    records the newcomers; None: ids for this input alone."""
     input_path = Path(input_path)
     if not input_path.exists():
         raise IntakeError(f"{input_path}: no such file or folder")
@@ -824,14 +788,14 @@ def collect(input_path, scratch, regexp=None):
         raise IntakeError(f"--regexp is not a valid regular expression: {e}") from None
     run = _Run(Path(tempfile.mkdtemp(prefix="intake-", dir=scratch)), pattern)
     try:
-        return _collect(run, input_path)
+        return _collect(run, input_path, StudentIds() if ids is None else ids)
     finally:
         run.close()
         for path in (run.scratch / "wrappers").glob("*.zip"):
             path.unlink(missing_ok=True)
 
 
-def _collect(run, input_path):
+def _collect(run, input_path, registry):
     course = False
     if input_path.is_file():
         if input_path.suffix.lower() == ".zip" or zipfile.is_zipfile(input_path):
@@ -851,12 +815,13 @@ def _collect(run, input_path):
         entries = folder_entries(input_path, run.skipped, LIMITS.depth + LIMITS.wrappers + 3)
     entries, course = run.root(entries, course)
     by_key = run.groups(entries, course)
-    ids, id_notes = assign_ids(list(by_key))
+    ids, renamed = registry.assign(list(by_key))
+    notes_of = id_notes(ids, renamed)
     submissions = {}
     for n, key in enumerate(sorted(by_key, key=lambda k: ids[k])):
         groups, student = by_key[key], ids[key]
         state = _Student(run, student, run.scratch / f"s{n:04d}", groups)
-        notes = [id_notes[key]] if key in id_notes else []
+        notes = [notes_of[key]] if key in notes_of else []
         try:
             for group in groups:
                 if group.kind == "zip":

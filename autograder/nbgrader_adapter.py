@@ -14,9 +14,10 @@ data/mnist) and calls nbgrader's own Python API in this process:
                                    the cells in the sandbox (autograder.verify) and writes
                                    each test cell's verdict as its output, and nbgrader's
                                    SaveAutoGrades stores the scores in the gradebook.
-    course.record_zero(student, why)  a submission with 0 in every grade cell (unreadable file)
+    course.record_zero(student)    0 in every autograded cell (a submission that cannot be graded)
     course.feedback(student)       nbgrader's GenerateFeedback for one student -> the HTML path
     course.export(path)            nbgrader export (CSV of the gradebook)
+    course.students()              the ids in the gradebook
     course.scores()                {student: {grade_id: score}} from the gradebook
 
 No student code runs in this process or in any process nbgrader starts: the only executor
@@ -280,7 +281,7 @@ class Course:
             read_cells(self.submission_path(student).read_bytes())
         except (NotANotebook, OSError) as e:
             why = str(e) if isinstance(e, NotANotebook) else "无法读取笔记本文件"
-            self.record_zero(student, why)
+            self.record_zero(student)
             return VerifiedResult(scores={g: 0.0 for g in TEST_CELLS}, messages={g: why for g in TEST_CELLS},
                                   reason=why)
         api = self._api()
@@ -311,8 +312,11 @@ class Course:
         self.nbgrader("generate_feedback", ASSIGNMENT, "--force")
         return self.root / "feedback"
 
-    def record_zero(self, student, why):
-        """A submission of student with 0 points in every grade cell (nothing to grade)."""
+    def record_zero(self, student):
+        """student's submission with 0 in every autograded cell (it could not be graded): the
+        scores of an earlier submission never stay. A cell the teacher scored by hand keeps
+        that score and is marked for review, as nbgrader's autograde does. The autograded
+        notebook and feedback page of an earlier submission are removed."""
         from nbgrader.api import Gradebook
 
         with Gradebook(self.db_url) as gradebook, warnings.catch_warnings():
@@ -321,8 +325,9 @@ class Course:
             submission = gradebook.update_or_create_submission(ASSIGNMENT, student)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
-                    grade.auto_score = 0
-                    grade.needs_manual_grade = False
+                    if grade.name in TEST_CELLS:
+                        grade.auto_score = 0
+                        grade.needs_manual_grade = grade.manual_score is not None
             gradebook.db.commit()
         for path in (self.autograded_path(student), self.feedback_path(student)):
             if path.exists():
@@ -344,6 +349,15 @@ class Course:
         self.nbgrader("export", f"--to={path}")
         with open(self.root / path, newline="") as f:
             return list(csv.DictReader(f))
+
+    def students(self):
+        """The ids of the students in the gradebook ([] before the course has one)."""
+        from nbgrader.api import Gradebook
+
+        if not (self.root / "gradebook.db").exists():
+            return []
+        with Gradebook(self.db_url) as gradebook:
+            return [student.id for student in gradebook.students]
 
     def scores(self):
         """{student: {grade_id: score}} of the autograded test cells, from the gradebook."""

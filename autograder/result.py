@@ -1,11 +1,18 @@
 """The result of grading one submission, as `grade` records it (grade_manifest.json), exports
 it (grades.csv) and reports it (report.html, the console, the feedback note)."""
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from autograder.parts import TEST_CELLS
 from autograder.verify import Limit
 
 MAX_POINTS = sum(TEST_CELLS.values())
+UNGRADED = "这份提交无法评分，原因见下方说明"
+
+
+def clean_text(text):
+    """text with every lone surrogate (from a student's error message or file name) replaced
+    by U+FFFD, so that it can be written as UTF-8 anywhere."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if isinstance(text, str) else text
 
 
 @dataclass
@@ -31,6 +38,20 @@ class SubmissionResult:
     feedback: str = ""
     seconds: float = 0.0
     timings: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.messages = {g: clean_text(m) for g, m in self.messages.items()}
+        self.notes = [clean_text(n) for n in self.notes]
+        self.source = clean_text(self.source)
+        self.limits = [replace(limit, text=clean_text(limit.text)) for limit in self.limits]
+
+    @classmethod
+    def zero(cls, student, reason, **fields):
+        """The result of a submission that could not be graded: 0 in every test cell, reason
+        as its last note (it is not graded again until it changes)."""
+        notes = [*fields.pop("notes", []), reason]
+        return cls(student, scores={g: 0.0 for g in TEST_CELLS}, messages={g: UNGRADED for g in TEST_CELLS},
+                   notes=notes, **fields)
 
     @property
     def total(self):

@@ -14,6 +14,7 @@ import pytest
 
 from autograder import intake
 from autograder.course import ASSIGNMENT
+from autograder.student_ids import ID_BYTES, StudentIds
 
 sys.path.insert(0, str(Path(__file__).parent))
 import intake_corpus as corpus  # noqa: E402
@@ -50,7 +51,7 @@ def tree(root, leave_out=None):
 
 def valid_id(student):
     return (re.fullmatch(r"[\w.\-]+", student) is not None and not student.startswith((".", "-", "_"))
-            and len(student.encode()) <= intake.LIMITS.id_bytes)
+            and len(student.encode()) <= ID_BYTES)
 
 
 def check_scratch(scratch):
@@ -235,19 +236,69 @@ def test_regexp_decides_from_the_top_level_name_only(tmp_path):
         intake.collect(archive, tmp_path / "scratch", "(?P<student_id>")
 
 
+def assign(raws, registry=None):
+    """({raw: id}, {raw: note}) as collect gives them."""
+    ids, renamed = (registry or StudentIds()).assign(raws)
+    return ids, intake.id_notes(ids, renamed)
+
+
 def test_ids_stay_distinct_and_are_deterministic():
     raws = ["a b", "a_b", "a-b", "A_B", "a  b", "", "..", "-", "x" * 200 + "1", "x" * 200 + "2",
             "Jos\u00e9", "李" * 60, "李" * 61, "con", "a/b", "a\\b", ".hidden", "$(x)"]
-    ids, notes = intake.assign_ids(raws)
+    ids, notes = assign(raws)
     assert len(set(i.casefold() for i in ids.values())) == len(raws)
     assert all(valid_id(i) for i in ids.values()), ids
     assert ids["a-b"] == "a-b" and ids["A_B"] == "A_B"          # clean: first in code-point order keeps it
     assert ids["a_b"].startswith("a_b-")                         # differs only in case: suffixed
     assert ids["a b"].startswith("a_b-") and ids["a b"] in notes["a b"]
     assert ids[""].startswith("student-") and ids["李" * 60] != ids["李" * 61]
-    assert intake.assign_ids(list(reversed(raws))) == (ids, notes)
-    alone, _ = intake.assign_ids(["group a"])                # no collision: no suffix
+    assert assign(list(reversed(raws))) == (ids, notes)
+    alone, _ = assign(["group a"])                # no collision: no suffix
     assert alone == {"group a": "group_a"}
+
+
+def own(raw):
+    """The id a raw id ('Li Wei', 'li_wei', ...) gets when its clean id is taken: derived from
+    the raw id alone."""
+    return raw.replace(" ", "_") + "-" + hashlib.sha256(raw.encode()).hexdigest()[:8]
+
+
+def test_an_id_once_given_stays_with_its_raw_id_across_runs(tmp_path):
+    path = tmp_path / "student_ids.json"
+    first = StudentIds.load(path)
+    assert assign(["Li Wei", "bob"], first)[0] == {"Li Wei": "Li_Wei", "bob": "bob"}
+    first.save()
+    # a later run: a newcomer whose raw id is the clean id, and a case-only variant, listed first
+    later = StudentIds.load(path)
+    ids, notes = assign(["li_wei", "Li_Wei", "Li Wei", "bob"], later)
+    assert ids["Li Wei"] == "Li_Wei" and ids["bob"] == "bob"   # existing students are never renamed
+    assert ids["Li_Wei"] == own("Li_Wei") and ids["li_wei"] == own("li_wei")
+    assert set(notes) == {"Li_Wei", "li_wei"} and "与其他学生重复" in notes["Li_Wei"]
+    later.save()
+    # the newcomers keep their own ids, alone or with others, in any order
+    again = StudentIds.load(path)
+    assert assign(["Li_Wei"], again)[0] == {"Li_Wei": own("Li_Wei")}
+    assert json.loads(path.read_text())["owners"]["Li Wei"] == "Li_Wei"
+
+
+def test_ids_in_the_gradebook_without_a_recorded_owner(tmp_path):
+    # a course graded before the registry existed: its students keep their ids
+    migrating = StudentIds.load(tmp_path / "a.json", known=["Li_Wei", "carol"])
+    assert assign(["Li Wei", "carol"], migrating)[0] == {"Li Wei": "Li_Wei", "carol": "carol"}
+    # once the registry exists, an id added to the gradebook otherwise (the exchange, nbgrader db)
+    # goes only to the raw id equal to it
+    path = tmp_path / "b.json"
+    StudentIds.load(path).save()
+    registry = StudentIds.load(path, known=["Li_Wei"])
+    ids, _ = assign(["Li Wei", "Li_Wei"], registry)
+    assert ids == {"Li_Wei": "Li_Wei", "Li Wei": own("Li Wei")}
+
+
+def test_an_unreadable_registry_stops_the_run_and_says_why(tmp_path):
+    path = tmp_path / "student_ids.json"
+    path.write_text("{not json")
+    with pytest.raises(Exception, match="student_ids.json cannot be read.*do not delete it"):
+        StudentIds.load(path)
 
 
 def test_the_same_student_in_nfc_and_nfd_folders_is_one(tmp_path):
