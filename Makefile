@@ -33,17 +33,23 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# Debian packages beyond Python (bubblewrap; for the tests also chromium, fonts, node): installed
+# when run as root with apt-get, otherwise one message with the command (scripts/system_packages.sh).
 test: $(STAMP)
+	sh scripts/system_packages.sh test
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
+	sh scripts/system_packages.sh test
 	$(PY) -m pytest -m "not slow"
 
 demo: $(STAMP)
+	@sh scripts/system_packages.sh demo
 	$(PY) -m autograder.demo
 
 # make grade SUBMISSIONS=path/to/submissions.zip   (or a submitted/<student>/mlp_optimizers/ tree)
 grade: $(STAMP)
+	@sh scripts/system_packages.sh demo
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<zip or folder> [COURSE=grading] [WORKERS=N]"; exit 2; }
 	$(PY) -m autograder.grade "$(SUBMISSIONS)" --course "$(or $(COURSE),grading)" $(if $(WORKERS),--workers $(WORKERS))
 
