@@ -285,22 +285,21 @@ class Sandbox:
     # --- frames -------------------------------------------------------------------------
 
     def _memory_exceeded(self):
-        """SandboxMemory, the sandbox stopped, if the kernel has killed one of its processes
-        for the sandbox's memory budget (read from its cgroup, not from the sandbox); else None."""
+        """If the kernel has killed a process of the sandbox for the sandbox's memory budget
+        (read from its cgroup, not from the sandbox): stops the sandbox and returns the
+        error to raise, SandboxMemory (SandboxDied if it had already been stopped for
+        another reason). Else None."""
         if not self.limits.oom_killed():
             return None
         reason = (f"沙箱中的进程合计使用的内存超过了限制 {self.memory_mb} MB（按整个沙箱计算，"
                   f"包括学生代码创建的子进程），已停止运行学生代码")
+        earlier = self.dead  # e.g. the wall time, when the timer stopped it meanwhile
         self._kill(reason)
-        return SandboxMemory(self.dead)
+        return SandboxMemory(reason) if earlier is None else SandboxDied(earlier)
 
     def _died(self):
         """The error for a sandbox whose process has ended."""
-        if self.dead is None:
-            memory = self._memory_exceeded()
-            if memory is not None:
-                return memory
-        return SandboxDied(self._death_reason())
+        return self._memory_exceeded() or SandboxDied(self._death_reason())
 
     def _death_reason(self):
         """Why the process ended, once it has (waits briefly for its status)."""
