@@ -45,8 +45,8 @@ REMOVE_TIMEOUT = 5.0   # seconds for an emptied cgroup to become removable
 
 
 class MemoryCgroup:
-    """A memory cgroup made for one sandbox (the grader's own memory: the sandbox cannot
-    see or write it). version: 1 or 2."""
+    """A memory cgroup made for one sandbox: memory the grader owns (bwrap mounts no /sys,
+    so the sandbox cannot see or write it). version: 1 or 2."""
 
     def __init__(self, path, version):
         self.path = Path(path)
@@ -54,7 +54,7 @@ class MemoryCgroup:
 
     @classmethod
     def create(cls, limit_bytes):
-        """A new cgroup limited to limit_bytes, or (None, why not)."""
+        """(a new cgroup limited to limit_bytes, None), or (None, why none could be made)."""
         why = "no memory cgroup hierarchy"
         for version, parents in ((2, _v2_parents()), (1, _v1_parents())):
             for parent in parents:
