@@ -9,7 +9,7 @@ Each autograder cell of the notebook calls, between ``### BEGIN HIDDEN TESTS`` a
 
 ``ns`` is either a mapping of the names the student's notebook defines (the objects are in
 this interpreter) or an ``autograder.sandbox.interface.Student`` such as
-``autograder.sandbox.proxy.Remote``, whose objects live in a sandboxed process
+``autograder.sandbox.remote.Remote``, whose objects live in a sandboxed process
 (autograder.verify grades that way, so that no check shares an interpreter with the
 student's code).
 

@@ -44,6 +44,7 @@ from autograder.intake import IntakeError, collect
 from autograder.nbgrader_adapter import Course, NbgraderError, hand_graded, tree_digest
 from autograder.parts import TEST_CELLS
 from autograder.result import SubmissionResult
+from autograder.sandbox.limits import FEW_TASKS
 from autograder.student_ids import REGISTRY, RegistryError, StudentIds
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -89,12 +90,13 @@ def lock_course(course):
 
 def check_sandbox(allow_weak):
     """Starts and stops one sandbox: 'bwrap', or 'weak: <why>' when allowed; GradeError
-    with how to fix it otherwise."""
+    with how to fix it otherwise. Prints how the sandbox enforces its memory budget."""
     from autograder.sandbox.proxy import Sandbox, SandboxError
 
     try:
         with Sandbox(memory_mb=512, cpu_seconds=30, **({"allow_weak": True} if allow_weak else {})) as sandbox:
             kind = sandbox.kind
+            print(f"Sandbox: {sandbox.description}", flush=True)
     except SandboxError as e:
         raise GradeError(f"the sandbox cannot start: {e.reason}\n  Install bubblewrap (Debian/Ubuntu: "
                          f"sudo apt-get install bubblewrap), or grade anyway in a weaker sandbox with "
@@ -234,7 +236,9 @@ def parse_args(argv=None):
                         help="seconds per submission for the grader's own steps (nbgrader, checks, feedback "
                              "page) beyond --wall-time; a submission over both gets 0 with the reason (default 300)")
     parser.add_argument("--memory-mb", type=int, default=2048,
-                        help="address-space limit of the sandbox in MiB (default 2048)")
+                        help="memory budget of each sandbox in MiB, all its processes together where the "
+                             f"machine allows a memory cgroup, else split between at most {FEW_TASKS} processes "
+                             "(default 2048)")
     parser.add_argument("--regexp", default=None,
                         help="named regexp with (?P<student_id>...) matched against the path of each top-level entry of the input")
     parser.add_argument("--force", action="store_true", help="grade every submission again")

@@ -265,7 +265,7 @@ def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check
     """Grades code cells [(source, nbgrader metadata)] with the student's code in a sandbox.
 
     cell_timeout: seconds per code cell; wall_time: seconds for the whole verification;
-    memory_mb: address-space limit of the sandbox; check_timeout: seconds per check;
+    memory_mb: memory budget of the sandbox (sandbox/limits.py); check_timeout: seconds per check;
     run_training: also run the release's unmodified train/plot cells (slower, same
     scores); sandbox_mode: "auto" (default, or AUTOGRADER_SANDBOX), "bwrap", "weak";
     allow_weak: run without bubblewrap when it is unavailable (a weaker sandbox).
@@ -392,10 +392,12 @@ def _run_check(grade_id, remote, scores, messages, mistakes, cell_errors, cell_s
 
 
 def _limit_of(error, text, where, wall_deadline):
-    """The Limit for a SandboxError: the wall time, an unresponsive, dead or misbehaving sandbox."""
+    """The Limit for a SandboxError: the wall time, an unresponsive, dead or misbehaving
+    sandbox, or one stopped for its memory (read from its cgroup by the sandbox)."""
     if time.monotonic() >= wall_deadline - 0.5:
         return Limit("wall_time", where, text)
-    kind = {"SandboxTimeout": "unresponsive", "ProtocolError": "protocol"}.get(type(error).__name__, "died")
+    kind = {"SandboxTimeout": "unresponsive", "ProtocolError": "protocol",
+            "SandboxMemory": "memory"}.get(type(error).__name__, "died")
     return Limit(kind, where, text)
 
 

@@ -4,7 +4,7 @@ does not know.
 
 Every check runs on two paths: Direct (a dict of objects in this interpreter, as in the
 notebook's hidden-test cells) and Remote (the same objects in a student server process,
-reached through autograder.sandbox.proxy, as autograder.verify grades). The Remote server
+reached through autograder.sandbox.remote, as autograder.verify grades). The Remote server
 here is a plain subprocess (Sandbox mode "weak") that builds the catalogue's namespaces
 itself, so that it holds the very same variants.
 

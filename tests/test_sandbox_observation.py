@@ -24,7 +24,7 @@ import pytest
 from autograder import catalogue
 from autograder.course import ROOT
 from autograder.examples import source_notebook
-from autograder.sandbox import proxy
+from autograder.sandbox import bwrap, proxy
 from autograder.sandbox.arena import ARENA_BYTES
 from autograder.sandbox.proxy import MAX_TASKS, Sandbox, SandboxError
 from autograder.verify import verify_notebook
@@ -352,11 +352,10 @@ def test_the_sandbox_ends_at_its_wall_time():
 @pytest.mark.parametrize("breakage", ["missing", "failing"])
 def test_without_bubblewrap_no_sandbox_starts_unless_the_weak_one_is_allowed(monkeypatch, caplog, breakage):
     monkeypatch.delenv("AUTOGRADER_SANDBOX", raising=False)
-    monkeypatch.setattr(proxy, "_BWRAP_BROKEN", None)
     if breakage == "missing":
         monkeypatch.setattr(proxy.shutil, "which", lambda name: None)
     else:
-        monkeypatch.setattr(proxy, "_bwrap_command", lambda *a, **k: ["bwrap", "--no-such-option"])
+        monkeypatch.setattr(bwrap, "command", lambda *a, **k: ["bwrap", "--no-such-option"])
     for kwargs in ({}, {"mode": "auto"}, {"mode": "bwrap"}, {"mode": "bwrap", "allow_weak": True}):
         with pytest.raises(SandboxError) as refused:
             Sandbox(**kwargs)

@@ -19,7 +19,7 @@ from autograder.catalogue import with_definition
 from autograder.course import ASSIGNMENT, RELEASE_DIR, ROOT
 from autograder.examples import all_examples, cell_by_grade_id, source_notebook
 from autograder.parts import PARTS, TEST_CELLS
-from autograder.sandbox import proxy
+from autograder.sandbox import bwrap, proxy
 from autograder.sandbox.interface import NotTransferable
 from autograder.sandbox.proxy import Sandbox
 from autograder.verify import verify_notebook
@@ -299,11 +299,10 @@ def test_weak_sandbox_when_forced(tmp_path, monkeypatch, caplog):
 ])
 def test_weak_sandbox_when_bwrap_is_missing_or_fails_and_it_is_allowed(monkeypatch, breakage, why):
     monkeypatch.delenv("AUTOGRADER_SANDBOX", raising=False)
-    monkeypatch.setattr(proxy, "_BWRAP_BROKEN", None)
     if breakage == "missing":
         monkeypatch.setattr(proxy.shutil, "which", lambda name: None)
     else:
-        monkeypatch.setattr(proxy, "_bwrap_command", lambda *a, **k: ["bwrap", "--no-such-option"])
+        monkeypatch.setattr(bwrap, "command", lambda *a, **k: ["bwrap", "--no-such-option"])
     with Sandbox(allow_weak=True) as sandbox:
         assert sandbox.kind.startswith(why)
         assert sandbox.run_cell("x = 6 * 7", 30) == (None, False)

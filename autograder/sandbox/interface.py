@@ -37,7 +37,7 @@ Two implementations:
   ``checks.check_x(globals())``). Values still travel as copies made by the same rules,
   so that a check behaves the same on both paths; share keeps its copy's arrays, and
   observe copies their current contents.
-* autograder.sandbox.proxy.Remote: the objects live in a sandboxed process; shared arrays
+* autograder.sandbox.remote.Remote: the objects live in a sandboxed process; shared arrays
   live in memory the grader owns and maps (autograder/sandbox/arena.py), and observe reads
   the grader's own mapping.
 """
