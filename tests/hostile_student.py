@@ -76,5 +76,7 @@ def forge(user, inbound, course, entries, notebook_text):
 
 def skip_reason(log, name):
     """The reason course_exchange.Collect logged for skipping the entry name ('' if none)."""
-    marker = f"Skipped submission {name}: "
-    return log.split(marker, 1)[1].split("\n", 1)[0] if marker in log else ""
+    for line in log.splitlines():
+        if "Skipped (" in line and line.endswith(f"): {name}"):
+            return line.split("Skipped (", 1)[1][:-len(f"): {name}")]
+    return ""

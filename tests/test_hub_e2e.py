@@ -18,7 +18,8 @@ submission whose notebook is a symbolic link to the instructor's solutions, thei
 the classmates' names (one dated after the classmate's real one, one next year) and their
 submission with a sparse 2 GB file are skipped by collect with their reasons, and the two
 classmates are graded as usual. The hub refuses to start while students could read the
-checkout (it is made private for the run, and its mode restored afterwards).
+checkout (it is made private for the run, and its mode restored afterwards). A student's kernel
+runs under the course's limits (course_hub.STUDENT_LIMITS).
 
 The hub is the deployment of deploy/jupyterhub/ (course_hub.py: PAM accounts, the nbgrader
 exchange, JupyterHub 6.1.1 with configurable-http-proxy 5.3.0), with the students' training
@@ -458,10 +459,14 @@ def measure_kernel(hub, user):
     cpu = kernel.cpu_times()
     result = {"kernel_rss_mb": round(memory.rss / 2**20, 1), "kernel_uss_mb": round(memory.uss / 2**20, 1),
               "kernel_cpu_seconds_short_run_all": round(cpu.user + cpu.system, 1),
+              "kernel_address_space_mb": round(memory.vms / 2**20, 1),
               "server_rss_mb": round(sum(p.memory_info().rss for p in servers) / 2**20, 1),
-              "schedule": "short (NBGRADER_EXECUTION: 200 iterations per optimizer)"}
+              "schedule": "short (NBGRADER_EXECUTION: 200 iterations per optimizer)",
+              "kernel_limits": {name: list(kernel.rlimit(getattr(psutil, name))) for name in course_hub.STUDENT_LIMITS}}
     (RESULTS / "measurements.json").write_text(json.dumps(result, indent=2) + "\n")
     hub["steps"].note(f"{user}'s kernel after Run All: {result}")
+    assert result["kernel_limits"] == {name: [value, value] for name, value in course_hub.STUDENT_LIMITS.items()}, \
+        "the student's kernel runs without the course's limits"
 
 
 def instructor_command(hub, *cmd):

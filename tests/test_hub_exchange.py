@@ -14,7 +14,9 @@ submitted/ tree. Needs root and the hub's software (course_hub.py install); skip
 """
 import json
 import os
+import pwd
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -214,3 +216,57 @@ def test_grade_refuses_a_linked_notebook_in_a_submitted_tree(tmp_path):
     submissions, _ = intake.collect(tree, tmp_path / "scratch")
     assert submissions["alice"].path is not None
     assert submissions["eve"].path is None and "符号链接" in submissions["eve"].problem, submissions["eve"]
+
+
+# as the student, under course_hub.STUDENT_LIMITS: the limits, a file past the size limit, an
+# allocation past the address-space limit, threads past the process limit
+LIMITED = r"""
+import json, os, resource, threading
+result = {name: resource.getrlimit(getattr(resource, name)) for name in
+          ("RLIMIT_NPROC", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_CORE")}
+try:
+    with open(os.path.expanduser("~/big.bin"), "wb") as f:
+        f.truncate(2 * 1024 ** 3)
+    result["sparse 2 GiB file"] = "written"
+except OSError as e:
+    result["sparse 2 GiB file"] = e.strerror
+try:
+    block = bytearray(5 * 1024 ** 3)
+    result["5 GiB"] = "allocated"
+except MemoryError:
+    result["5 GiB"] = "MemoryError"
+threading.stack_size(256 * 1024)
+stop, started = threading.Event(), 0
+try:
+    for _ in range(1000):
+        threading.Thread(target=stop.wait).start()
+        started += 1
+except RuntimeError:
+    pass
+stop.set()
+result["threads"] = started
+print(json.dumps(result))
+"""
+
+
+def test_a_students_server_runs_under_the_limits(exchange):
+    """What the hub's spawner does for a student's server (course_hub.apply_limits as root,
+    then the student's account), and what the limits refuse."""
+    entry = pwd.getpwnam(EVE)
+
+    def become_student():
+        course_hub.apply_limits(course_hub.STUDENT_LIMITS)
+        os.setgroups([])
+        os.setgid(entry.pw_gid)
+        os.setuid(entry.pw_uid)
+
+    run = subprocess.run(["/usr/bin/python3", "-c", LIMITED], preexec_fn=become_student, cwd=entry.pw_dir,
+                         env={"HOME": entry.pw_dir, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    for name, value in course_hub.STUDENT_LIMITS.items():
+        assert result[name] == [value, value], (name, result[name])
+    assert result["sparse 2 GiB file"] == "File too large", result
+    assert result["5 GiB"] == "MemoryError", result
+    assert result["threads"] < course_hub.STUDENT_LIMITS["RLIMIT_NPROC"], result

@@ -270,7 +270,7 @@ class Collect(CourseExchange, ExchangeCollect):
 
     def skip(self, name, reason):
         self.skipped.append((name, reason))
-        self.log.warning("Skipped submission %s: %s", name, reason)
+        self.log.warning("Skipped (%s): %s", reason, name)
 
     def init_src(self):
         if self.coursedir.course_id == "":

@@ -66,6 +66,14 @@ DEFAULT_STATE = Path("/srv/mlp-course-hub")
 DEFAULT_EXCHANGE = Path("/srv/nbgrader/exchange")
 SYSTEM_PYTHON = "/usr/bin/python3"
 BLAS_THREADS = 1                   # per user server: OpenBLAS/OpenMP/MKL threads
+# a student's server and everything it starts (kernels, Validate, terminals): hard limits set
+# before the server drops to the student's account (apply_limits), which the student cannot raise
+STUDENT_LIMITS = {
+    "RLIMIT_NPROC": 512,            # processes and threads of the student's account, all together
+    "RLIMIT_AS": 4 * 2**30,         # address space of one process (a kernel after Run All: ~1.5 GB)
+    "RLIMIT_FSIZE": 2**30,          # one file written (or truncated) by the student: 1 GiB
+    "RLIMIT_CORE": 0,               # no core dumps
+}
 NODE_MAJOR = 20                    # configurable-http-proxy 5.3.0 needs node >= 20
 
 # nbgrader's JupyterLab plugins and server extensions, and who gets which (nbgrader's docs,
@@ -302,6 +310,14 @@ def as_user(name, cmd, env, cwd=None, timeout=900, check=True):
     full = {"HOME": entry.pw_dir, "USER": name, "LOGNAME": name, "SHELL": "/bin/bash", **env}
     return run(["runuser", "-u", name, "--", "env", "-i", *[f"{k}={v}" for k, v in full.items()], *cmd],
                cwd=cwd or entry.pw_dir, timeout=timeout, check=check)
+
+
+def apply_limits(limits):
+    """Sets each resource limit ({"RLIMIT_...": value}) as both soft and hard limit of this
+    process (and what it starts). Run as root before switching to the user: they cannot raise them."""
+    import resource
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, name), (value, value))
 
 
 def free_port():
