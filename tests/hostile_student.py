@@ -27,7 +27,8 @@ print(json.dumps({
 
 # folders in inbound (argv: inbound, the instructor's course directory, then NAME|KIND ...):
 # KIND notebook: the notebook on stdin; link: the notebook and checks.py are symbolic links to
-# the instructor's solutions and hidden checks; sparse: the notebook and a sparse 2 GB file
+# the instructor's solutions and hidden checks; folder-link: the entry itself is a symbolic link
+# to the instructor's source folder; sparse: the notebook and a sparse 2 GB file
 FORGE = r"""
 import os, sys
 inbound, course = sys.argv[1], sys.argv[2]
@@ -35,6 +36,9 @@ notebook = sys.stdin.read()
 for spec in sys.argv[3:]:
     name, kind = spec.split("|")
     folder = os.path.join(inbound, name)
+    if kind == "folder-link":
+        os.symlink(os.path.join(course, "source", "mlp_optimizers"), folder)
+        continue
     os.mkdir(folder)
     if kind == "link":
         os.symlink(os.path.join(course, "source", "mlp_optimizers", "mlp_optimizers.ipynb"),

@@ -162,6 +162,7 @@ def test_a_hostile_student_against_the_exchange(exchange):
     future, soon = from_now(days=365), from_now(seconds=1)
     forged = {
         f"{EVE}+{ASSIGNMENT}+{soon}+link": "link",                  # links to the solutions and checks
+        f"{EVE}+{ASSIGNMENT}+{soon}+folder": "folder-link",         # a link to the source folder
         f"{BOB}+{ASSIGNMENT}+{soon}+forged": "notebook",            # in bob's name, after his submission
         f"{ALICE}+{ASSIGNMENT}+{future}+forged": "notebook",        # in alice's name, dated next year
         f"{EVE}+{ASSIGNMENT}+{future}+future": "notebook",          # own, dated next year
@@ -175,6 +176,7 @@ def test_a_hostile_student_against_the_exchange(exchange):
     assert code == 0, out
     reasons = {
         f"{EVE}+{ASSIGNMENT}+{soon}+link": f"holds no notebook (a regular .ipynb file); checks.py: a symbolic link; {NOTEBOOK}: a symbolic link",
+        f"{EVE}+{ASSIGNMENT}+{soon}+folder": "not a folder",
         f"{BOB}+{ASSIGNMENT}+{soon}+forged": f"the folder belongs to {EVE}, not to {BOB}",
         f"{ALICE}+{ASSIGNMENT}+{future}+forged": f"the folder belongs to {EVE}, not to {ALICE}",
         f"{EVE}+{ASSIGNMENT}+{future}+future": "dated in the future",
@@ -270,3 +272,32 @@ def test_a_students_server_runs_under_the_limits(exchange):
     assert result["sparse 2 GiB file"] == "File too large", result
     assert result["5 GiB"] == "MemoryError", result
     assert result["threads"] < course_hub.STUDENT_LIMITS["RLIMIT_NPROC"], result
+
+
+def test_the_hub_names_the_chmod_that_keeps_students_out(tmp_path):
+    """course_hub.open_to_students on real folders: a folder students can enter (it and every
+    folder above it let them in), a parent they can write without the sticky bit, a state folder
+    they can list; each with the command that fixes it, and nothing once fixed."""
+    top = Path(tempfile.mkdtemp(prefix="mlp-hub-modes-", dir="/tmp"))    # /tmp: 1777, enterable
+    try:
+        checkout = top / "checkout"
+        checkout.mkdir()
+        os.chmod(top, 0o755)
+        os.chmod(checkout, 0o755)
+        problems = course_hub.open_to_students(checkout, [])
+        assert problems == [f"students can read {checkout} (it and every folder above it let them in): "
+                            f"chmod go-rwx {checkout}"], problems
+        os.chmod(checkout, 0o700)
+        assert course_hub.open_to_students(checkout, []) == []
+        os.chmod(top, 0o777)                   # anyone may rename the private checkout away
+        assert course_hub.open_to_students(checkout, []) == [
+            f"students can rename what {top} holds: chmod go-w {top}"]
+        os.chmod(top, 0o1777)                  # sticky: only the owner renames it
+        assert course_hub.open_to_students(checkout, []) == []
+        os.chmod(checkout, 0o755)
+        assert course_hub.open_to_students(checkout, [], enterable=True) == [
+            f"students can list {checkout}: chmod 711 {checkout}"]
+        os.chmod(checkout, 0o711)
+        assert course_hub.open_to_students(checkout, [], enterable=True) == []
+    finally:
+        shutil.rmtree(top)
