@@ -32,6 +32,8 @@ What it builds (the README's "Running the course on JupyterHub" explains it for 
                                   ever changed or removed
   /home/INSTRUCTOR/course         the nbgrader course directory (source/, release/, the autograder
                                   package, data/, gradebook.db), owned by the instructor, mode 0700
+  a student's server              STUDENT_LIMITS: processes of the account, address space of one
+                                  process, size of one file (hard limits, jupyterhub_config.py)
 
 `start` (and `up`) refuse to run the hub while a student could read this checkout (solutions,
 hidden checks), the course directory or the hub's state; the message names the chmod that fixes it.
