@@ -9,6 +9,8 @@ c.JupyterHub.ssl_key / ssl_cert) before students use it from other machines.
   servers      LocalProcessSpawner: each user's JupyterLab runs as that Unix user, in their home
   groups       nbgrader-mlp_optimizers (students), formgrade-mlp_optimizers (the instructor):
                nbgrader's JupyterHubAuthPlugin shows each user the courses of their groups
+  exchange     nbgrader's file exchange through course_exchange.py (STATE/etc/jupyter/common):
+               a submission is collected only from the student who owns it
   extensions   students: Assignments (fetch, submit, feedback) and Validate; the instructor
                also: Courses, Formgrader, Create Assignment (STATE/etc/jupyter/<role>)
   limits       one BLAS thread per server; idle kernels and servers are shut down; a student's
