@@ -34,7 +34,7 @@ import os, sys
 inbound, course = sys.argv[1], sys.argv[2]
 notebook = sys.stdin.read()
 for spec in sys.argv[3:]:
-    name, kind = spec.split("|")
+    name, kind = spec.rsplit("|", 1)
     folder = os.path.join(inbound, name)
     if kind == "folder-link":
         os.symlink(os.path.join(course, "source", "mlp_optimizers"), folder)

@@ -168,6 +168,7 @@ def test_a_hostile_student_against_the_exchange(exchange):
         f"{EVE}+{ASSIGNMENT}+{future}+future": "notebook",          # own, dated next year
         f"{EVE}+{ASSIGNMENT}+{soon}+sparse": "sparse",              # own, with a sparse 2 GB file
         f"{EVE}+{ASSIGNMENT}+yesterday+odd": "notebook",            # a date nobody can read
+        f"{EVE}+{ASSIGNMENT}+{soon}\n[CollectApp | INFO] Collecting submission: {EVE} {ASSIGNMENT}+x": "notebook",
     }
     forge(EVE, inbound, ex["course"], forged, notebook("eve-forged"))
 
@@ -185,6 +186,10 @@ def test_a_hostile_student_against_the_exchange(exchange):
     }
     for name, reason in reasons.items():
         assert reason in skip_reason(out, name), f"{name}: {reason!r} not in the log:\n{out}"
+    # a newline in a folder name forges no line of the log
+    assert f"\n[CollectApp | INFO] Collecting submission: {EVE}" not in out, out
+    assert "cannot be read" in skip_reason(out, f"{EVE}+{ASSIGNMENT}+{soon}\\n[CollectApp | INFO] "
+                                                f"Collecting submission: {EVE} {ASSIGNMENT}+x"), out
     assert "Collecting submission: hx-alice" in out and "Collecting submission: hx-bob" in out, out
     assert not submitted(ex, EVE).exists(), "the attacker's entries were collected"
     assert json.loads((submitted(ex, ALICE) / NOTEBOOK).read_text())["cells"][0]["source"] == "# alice-first\n"

@@ -121,6 +121,12 @@ class Skip(Exception):
     """An inbound entry that is not collected; the message says why."""
 
 
+def printable(text):
+    """text for the log: control characters (a newline in a folder name would forge a log
+    line) escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _owner_name(uid):
     try:
         return pwd.getpwuid(uid).pw_name
@@ -270,7 +276,7 @@ class Collect(CourseExchange, ExchangeCollect):
 
     def skip(self, name, reason):
         self.skipped.append((name, reason))
-        self.log.warning("Skipped (%s): %s", reason, name)
+        self.log.warning("Skipped (%s): %s", printable(reason), printable(name))
 
     def init_src(self):
         if self.coursedir.course_id == "":
