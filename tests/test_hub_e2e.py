@@ -11,6 +11,16 @@ Playwright), as students and the instructor use it:
   feedback; each student fetches the feedback in the browser and reads the verified score and,
   for the mistake, its message.
 
+A third student attacks the exchange from their own Unix account (tests/hostile_student.py):
+before the release they cannot create folders at the exchange root or in the course's folders;
+they cannot list inbound, nor read, write or rename a classmate's submission folder; their
+submission whose notebook is a symbolic link to the instructor's solutions, their submissions in
+the classmates' names (one dated after the classmate's real one, one next year) and their
+submission with a sparse 2 GB file are skipped by collect with their reasons, and the two
+classmates are graded as usual. The hub refuses to start while students could read the
+checkout (it is made private for the run, and its mode restored afterwards). A student's kernel
+runs under the course's limits (course_hub.STUDENT_LIMITS).
+
 The hub is the deployment of deploy/jupyterhub/ (course_hub.py: PAM accounts, the nbgrader
 exchange, JupyterHub 6.1.1 with configurable-http-proxy 5.3.0), with the students' training
 cells on the short schedule. Screenshots of every step go to results/e2e/ (steps.txt lists them
@@ -45,6 +55,7 @@ VIEWPORT = {"width": 1400, "height": 900}
 ASSIGNMENT = "mlp_optimizers"
 INSTRUCTOR = "e2e-teacher"
 CORRECT, MISTAKE = "e2e-alice", "e2e-bob"
+ATTACKER = "e2e-eve"           # never logs in: works from their own Unix account
 TYPED = {"leaky_relu": "class LeakyRelu:", "momentum": "class Momentum:"}   # answers typed in the browser
 BUG = "momentum_out_of_place"
 LOGIN_TIMEOUT = 120_000        # ms: first login starts the user's server
@@ -60,6 +71,9 @@ SCROLL_TO_BOTTOM = """e => {
 
 sys.path.insert(0, str(HUB_DIR))
 import course_hub  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from hostile_student import attempts, forge, from_now, skip_reason  # noqa: E402
 
 
 def _skip_reason():
@@ -173,28 +187,45 @@ def hub():
     state = Path(tempfile.mkdtemp(prefix="mlp-hub-e2e-"))
     process = None
     log = None
+    checkout_mode = os.stat(ROOT).st_mode & 0o7777
+    start = ["/usr/bin/python3", str(HUB_DIR / "course_hub.py"), "start", "--state", str(state)]
     try:
         steps.note("install (venv and proxy; reused when present) and setup (accounts, course, exchange)")
         settings = course_hub.setup(state, exchange=state / "exchange", instructor=INSTRUCTOR,
-                                    students=[CORRECT, MISTAKE], port=_free_port(), short_schedule=True,
+                                    students=[CORRECT, MISTAKE, ATTACKER], port=_free_port(), short_schedule=True,
                                     fresh=True)
         steps.note("setup done; starting JupyterHub")
-        course_hub.private_state(settings)
+        solutions = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        if course_hub.open_to_students(ROOT, settings["students"]):
+            # a checkout students can read: the hub refuses to start, naming the fix
+            assert _cat(ATTACKER, solutions).returncode == 0, "the checkout was expected readable"
+            refused = subprocess.run(start, capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+            assert refused.returncode == 2 and f"chmod go-rwx {ROOT}" in refused.stderr, refused.stderr
+            steps.note(f"start refused while students can read the checkout: {refused.stderr.strip()[:200]!r}")
+            os.chmod(ROOT, checkout_mode & ~0o077)
         log = open(RESULTS / "hub.log", "w")
-        process = subprocess.Popen(course_hub.hub_command(settings), cwd=state, stdout=log,
-                                   stderr=subprocess.STDOUT, env=course_hub.hub_environment(settings),
-                                   start_new_session=True)
+        process = subprocess.Popen(start, cwd=state, stdout=log, stderr=subprocess.STDOUT,
+                                   env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True)
         base = f"http://127.0.0.1:{settings['port']}"
         _wait_http(f"{base}/hub/login", 90)
         steps.note(f"hub up at {base}")
         accounts = json.loads((state / "accounts.json").read_text())
-        # what students cannot read: the instructor's course (solutions, checks, gradebook), the hub's database
-        for path in (Path(settings["course_dir"]) / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                     Path(settings["course_dir"]) / "autograder" / "checks.py", state / "jupyterhub.sqlite"):
-            denied = course_hub.run(["runuser", "-u", CORRECT, "--", "cat", str(path)], check=False)
+        # what students cannot read: the checkout, the instructor's course (solutions, checks,
+        # gradebook), the hub's settings, passwords and database
+        for path in (solutions, ROOT / "autograder" / "checks.py",
+                     Path(settings["course_dir"]) / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                     Path(settings["course_dir"]) / "autograder" / "checks.py", state / "jupyterhub.sqlite",
+                     state / "hub.json", state / "accounts.json"):
+            denied = _cat(ATTACKER, path)
             assert denied.returncode != 0 and "Permission denied" in denied.stderr, f"a student can read {path}"
+        # before the release: no student creates folders at the exchange root or in the course's
+        exchange = Path(settings["exchange"])
+        for folder in (exchange, exchange / ASSIGNMENT, exchange / ASSIGNMENT / "outbound",
+                       exchange / ASSIGNMENT / "feedback"):
+            assert attempts(ATTACKER, folder)["create"] == "PermissionError", f"a student can write {folder}"
         yield {"settings": settings, "base": base, "accounts": accounts, "steps": steps, "state": state}
     finally:
+        os.chmod(ROOT, checkout_mode)
         if process is not None:
             process.send_signal(signal.SIGTERM)      # the hub stops the proxy and the user servers
             try:
@@ -206,9 +237,50 @@ def hub():
             log.close()
         course_hub.teardown(state)
         shutil.rmtree(state, ignore_errors=True)
-        leftovers = [name for name in (INSTRUCTOR, CORRECT, MISTAKE) if course_hub.user_exists(name)]
+        leftovers = [name for name in (INSTRUCTOR, CORRECT, MISTAKE, ATTACKER) if course_hub.user_exists(name)]
         assert not leftovers, f"accounts left behind: {leftovers}"
         steps.note("hub stopped; accounts, exchange and state removed")
+
+
+def _cat(user, path):
+    return course_hub.run(["runuser", "-u", user, "--", "cat", str(path)], check=False)
+
+
+# ------------------------------------------------------------------------------------------
+# the attacker
+# ------------------------------------------------------------------------------------------
+
+def attack_inbound(hub):
+    """After the release: the attacker's own entries in inbound, made from their account
+    ({name: what collect must say}): links to the solutions and the checks, submissions in the
+    classmates' names (bob's dated after his real one will be, alice's next year), one with a
+    sparse 2 GB file."""
+    settings = hub["settings"]
+    inbound = Path(settings["exchange"]) / ASSIGNMENT / "inbound"
+    soon, later, next_year = from_now(seconds=1), from_now(minutes=30), from_now(days=365)
+    entries = {
+        f"{ATTACKER}+{ASSIGNMENT}+{soon}+link": ("link", "holds no notebook"),
+        f"{MISTAKE}+{ASSIGNMENT}+{later}+forged": ("notebook", f"the folder belongs to {ATTACKER}, not to {MISTAKE}"),
+        f"{CORRECT}+{ASSIGNMENT}+{next_year}+forged": ("notebook", f"the folder belongs to {ATTACKER}, not to {CORRECT}"),
+        f"{ATTACKER}+{ASSIGNMENT}+{soon}+sparse": ("sparse", "too big"),
+    }
+    stub = (ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text(encoding="utf-8")
+    forge(ATTACKER, inbound, settings["course_dir"], {name: kind for name, (kind, _) in entries.items()}, stub)
+    hub["steps"].note(f"{ATTACKER} planted {len(entries)} entries in inbound")
+    return {name: reason for name, (_, reason) in entries.items()}
+
+
+def attack_classmate(hub, victim):
+    """The attacker, who learnt the name of the victim's submission folder, cannot list inbound,
+    nor read, write or rename the folder."""
+    inbound = Path(hub["settings"]["exchange"]) / ASSIGNMENT / "inbound"
+    uid = pwd.getpwnam(victim).pw_uid
+    names = [entry.name for entry in os.scandir(inbound) if entry.stat(follow_symlinks=False).st_uid == uid]
+    assert names, f"no submission of {victim} in inbound"
+    assert attempts(ATTACKER, inbound)["list"] == "PermissionError", "a student can list inbound"
+    outcome = attempts(ATTACKER, inbound / names[0], f"{ASSIGNMENT}.ipynb")
+    assert set(outcome.values()) == {"PermissionError"}, f"a student can reach {victim}'s submission: {outcome}"
+    hub["steps"].note(f"{ATTACKER} cannot list inbound nor read, change or rename {victim}'s submission: {outcome}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -373,6 +445,22 @@ def student_finishes(hub, page, user, label, correct):
     steps.shot(page, f"{label}-submitted", f"{user} submitted: {submitted.first.inner_text().strip()[:100]!r}")
 
 
+# the rows of /proc/PID/limits for course_hub.STUDENT_LIMITS
+LIMIT_ROWS = {"RLIMIT_NPROC": "Max processes", "RLIMIT_AS": "Max address space", "RLIMIT_FSIZE": "Max file size",
+              "RLIMIT_CORE": "Max core file size"}
+
+
+def process_limits(pid):
+    """{RLIMIT_...: [soft, hard]} of the process pid, read from /proc/PID/limits."""
+    rows = Path(f"/proc/{pid}/limits").read_text().splitlines()
+    limits = {}
+    for name, label in LIMIT_ROWS.items():
+        (row,) = [line for line in rows if line.startswith(label + " ")]
+        soft, hard = row[len(label):].split()[:2]
+        limits[name] = [int(v) if v.isdigit() else v for v in (soft, hard)]
+    return limits
+
+
 def measure_kernel(hub, user):
     """Memory (RSS, USS) and CPU time of the student's kernel after Run All (measurements.json)."""
     import psutil
@@ -387,10 +475,14 @@ def measure_kernel(hub, user):
     cpu = kernel.cpu_times()
     result = {"kernel_rss_mb": round(memory.rss / 2**20, 1), "kernel_uss_mb": round(memory.uss / 2**20, 1),
               "kernel_cpu_seconds_short_run_all": round(cpu.user + cpu.system, 1),
+              "kernel_address_space_mb": round(memory.vms / 2**20, 1),
               "server_rss_mb": round(sum(p.memory_info().rss for p in servers) / 2**20, 1),
-              "schedule": "short (NBGRADER_EXECUTION: 200 iterations per optimizer)"}
+              "schedule": "short (NBGRADER_EXECUTION: 200 iterations per optimizer)",
+              "kernel_limits": process_limits(kernel.pid)}
     (RESULTS / "measurements.json").write_text(json.dumps(result, indent=2) + "\n")
     hub["steps"].note(f"{user}'s kernel after Run All: {result}")
+    assert result["kernel_limits"] == {name: [value, value] for name, value in course_hub.STUDENT_LIMITS.items()}, \
+        "the student's kernel runs without the course's limits"
 
 
 def instructor_command(hub, *cmd):
@@ -452,12 +544,14 @@ def test_course_on_jupyterhub_in_a_browser(hub):
             row.locator("td.release a").click()
             expect(row.locator("td.status")).to_have_text("released", timeout=60_000)
             steps.shot(teacher, "instructor-released", "the formgrader after Release: status released")
+            planted = attack_inbound(hub)
 
             # the students: each one's Run All overlaps the other's steps
             alice = student_starts(browser, hub, CORRECT, "student1", answers())
             bob = student_starts(browser, hub, MISTAKE, "student2", answers(BUG))
             student_finishes(hub, alice, CORRECT, "student1", correct=True)
             student_finishes(hub, bob, MISTAKE, "student2", correct=False)
+            attack_classmate(hub, CORRECT)
 
             # the instructor: collect (formgrader), grade (collect-and-grade), release feedback (formgrader)
             row = formgrader(teacher, hub)
@@ -465,6 +559,7 @@ def test_course_on_jupyterhub_in_a_browser(hub):
             modal = teacher.locator(".modal-dialog:visible")
             expect(modal).to_contain_text(f"Successfully collected submissions of '{ASSIGNMENT}'", timeout=60_000)
             expect(modal).to_contain_text(f"Collecting submission: {MISTAKE}")
+            expect(modal).to_contain_text(f"not to {MISTAKE}")
             steps.shot(teacher, "instructor-collected", "the formgrader after Collect: both submissions collected")
             steps.note("collect-and-grade (nbgrader collect, then grade in the sandbox) ...")
             code, output = instructor_command(hub, "./collect-and-grade", "--workers", "2")
@@ -472,6 +567,10 @@ def test_course_on_jupyterhub_in_a_browser(hub):
             assert code == 0, output[-3000:]
             assert re.search(rf"{CORRECT}\s+{full:g}\s*/\s*100", output), output[-3000:]
             assert re.search(rf"{MISTAKE}\s+{full - TEST_CELLS['test_momentum']:g}\s*/\s*100", output), output[-3000:]
+            for name, reason in planted.items():
+                assert reason in skip_reason(output, name), f"{name}: {reason!r} not in the output"
+            assert not re.search(rf"{ATTACKER}\s+[\d.]+\s*/\s*100", output), output[-3000:]
+            assert not (Path(hub["settings"]["course_dir"]) / "submitted" / ATTACKER).exists()
             steps.note("grade done (results/e2e/grade-output.txt)")
 
             teacher.goto(f"{hub['base']}/user/{INSTRUCTOR}/formgrader/gradebook/{ASSIGNMENT}/{ASSIGNMENT}")

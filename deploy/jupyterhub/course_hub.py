@@ -16,18 +16,27 @@ What it builds (the README's "Running the course on JupyterHub" explains it for 
                                   pinned requirements.txt of this folder: JupyterHub, JupyterLab,
                                   nbgrader, numpy ...), proxy/ (configurable-http-proxy from npm,
                                   pinned by package-lock.json)
-  STATE (/srv/mlp-course-hub)     this hub: hub.json (settings), accounts.json (passwords, root
-                                  only), jupyterhub.sqlite, the cookie secret, etc/jupyter/ (the
-                                  nbgrader and server configuration that the user servers read
-                                  through JUPYTER_CONFIG_PATH), data/mnist (read-only, decoded once)
-  EXCHANGE (/srv/nbgrader/exchange)  nbgrader's exchange: mode 1777 (nbgrader's docs: ugo+rw; the
-                                  sticky bit keeps users from deleting each other's entries)
+  STATE (/srv/mlp-course-hub)     this hub, mode 0711: hub.json (settings), accounts.json
+                                  (passwords), jupyterhub.sqlite, the cookie secret (each root
+                                  only), etc/jupyter/ (the nbgrader and server configuration that
+                                  the user servers read through JUPYTER_CONFIG_PATH, with
+                                  course_exchange.py), data/mnist (read-only, decoded once)
+  EXCHANGE (/srv/nbgrader/exchange)  nbgrader's exchange, made here (prepare_exchange): the root
+                                  root's and 0755, the course's folders the instructor's (inbound
+                                  3733: students create their submission but cannot list, rename
+                                  or read the others'); course_exchange.py's classes collect a
+                                  submission only from the student who owns it
   Unix users                      one instructor and the students (useradd -m, random passwords;
                                   PAM checks them at the hub's login page); each created account
                                   carries the comment "mlp-course-hub" and only such accounts are
                                   ever changed or removed
   /home/INSTRUCTOR/course         the nbgrader course directory (source/, release/, the autograder
                                   package, data/, gradebook.db), owned by the instructor, mode 0700
+  a student's server              STUDENT_LIMITS: processes of the account, address space of one
+                                  process, size of one file (hard limits, jupyterhub_config.py)
+
+`start` (and `up`) refuse to run the hub while a student could read this checkout (solutions,
+hidden checks), the course directory or the hub's state; the message names the chmod that fixes it.
 
 Only the standard library: this runs with the system's python3 before any venv exists.
 """
@@ -43,6 +52,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -58,6 +68,14 @@ DEFAULT_STATE = Path("/srv/mlp-course-hub")
 DEFAULT_EXCHANGE = Path("/srv/nbgrader/exchange")
 SYSTEM_PYTHON = "/usr/bin/python3"
 BLAS_THREADS = 1                   # per user server: OpenBLAS/OpenMP/MKL threads
+# a student's server and everything it starts (kernels, Validate, terminals): hard limits set
+# before the server drops to the student's account (apply_limits), which the student cannot raise
+STUDENT_LIMITS = {
+    "RLIMIT_NPROC": 512,            # processes and threads of the student's account, all together
+    "RLIMIT_AS": 4 * 2**30,         # address space of one process (a kernel after Run All: ~1.5 GB)
+    "RLIMIT_FSIZE": 2**30,          # one file written (or truncated) by the student: 1 GiB
+    "RLIMIT_CORE": 0,               # no core dumps
+}
 NODE_MAJOR = 20                    # configurable-http-proxy 5.3.0 needs node >= 20
 
 # nbgrader's JupyterLab plugins and server extensions, and who gets which (nbgrader's docs,
@@ -78,6 +96,13 @@ SERVER_EXTENSIONS = {
     "nbgrader.server_extensions.course_list": {"instructor"},
     "nbgrader.server_extensions.formgrader": {"instructor"},
 }
+# nbgrader's exchange steps (c.ExchangeFactory) and their classes in course_exchange.py
+EXCHANGE_CLASSES = {"exchange": "CourseExchange", "fetch_assignment": "FetchAssignment",
+                    "fetch_feedback": "FetchFeedback", "release_assignment": "ReleaseAssignment",
+                    "release_feedback": "ReleaseFeedback", "list": "List", "submit": "Submit",
+                    "collect": "Collect"}
+# the exchange's folders below the root: (name, mode), all the instructor's (course_exchange.py)
+EXCHANGE_FOLDERS = [(".", 0o755), ("outbound", 0o755), ("inbound", 0o3733), ("feedback", 0o711)]
 # what the instructor's course directory holds, copied from this repository
 COURSE_FILES = ["nbgrader_config.py", "source", "autograder", "data/mnist"]
 DATA_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
@@ -116,6 +141,14 @@ def locked(path):
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
+
+
+def write_private(path, text):
+    """Writes text into path, readable and writable by its owner (root) only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
 
 
 def world_readable(top):
@@ -281,6 +314,14 @@ def as_user(name, cmd, env, cwd=None, timeout=900, check=True):
                cwd=cwd or entry.pw_dir, timeout=timeout, check=check)
 
 
+def apply_limits(limits):
+    """Sets each resource limit ({"RLIMIT_...": value}) as both soft and hard limit of this
+    process (and what it starts). Run as root before switching to the user: they cannot raise them."""
+    import resource
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -317,17 +358,28 @@ def user_environment(settings, name):
 def write_configuration(settings):
     """STATE/etc/jupyter/{common,student,instructor}: what the user servers read through
     JUPYTER_CONFIG_PATH (nbgrader's exchange and course, the extensions of each role)."""
-    write_role_configs(Path(settings["state"]) / "etc" / "jupyter", settings["exchange"])
+    write_role_configs(Path(settings["state"]) / "etc" / "jupyter", settings["exchange"], course_exchange=True)
 
 
-def write_role_configs(etc, exchange, course_root=None):
+def write_role_configs(etc, exchange, course_root=None, course_exchange=False):
     """etc/common/nbgrader_config.py (course, exchange, JupyterHubAuthPlugin) and
     etc/{student,instructor}/ (the role's JupyterLab plugins and server extensions, idle culling;
-    with course_root, the instructor's nbgrader_config.py pointing at the course directory).
-    Also used by the Kubernetes image (k8s/Dockerfile: `course_hub.py config`)."""
+    with course_root, the instructor's nbgrader_config.py pointing at the course directory;
+    with course_exchange, etc/common/course_exchange.py and every exchange step through its
+    classes). Also used by the Kubernetes image (k8s/Dockerfile: `course_hub.py config`)."""
     etc = Path(etc)
     common = etc / "common"
     common.mkdir(parents=True, exist_ok=True)
+    exchange_steps = ""
+    if course_exchange:
+        shutil.copy2(HERE / "course_exchange.py", common / "course_exchange.py")
+        exchange_steps = "\n".join(
+            ['', "# every exchange step through course_exchange.py (beside this file): the owner of a",
+             "# submission says whose it is; nobody but root writes the exchange root",
+             "import os.path, sys  # noqa: E401,E402",
+             "if os.path.dirname(__file__) not in sys.path:  # noqa: F821",
+             "    sys.path.insert(0, os.path.dirname(__file__))  # noqa: F821",
+             *[f'c.ExchangeFactory.{step} = "course_exchange.{name}"' for step, name in EXCHANGE_CLASSES.items()]]) + "\n"
     (common / "nbgrader_config.py").write_text(f'''\
 """nbgrader, for every user of the course hub (nbgrader's docs put this file in /etc/jupyter/;
 the hub passes this folder to the user servers in JUPYTER_CONFIG_PATH instead)."""
@@ -339,7 +391,7 @@ c.Exchange.root = "{exchange}"
 c.Exchange.path_includes_course = True
 # a student sees the courses of their JupyterHub groups only (nbgrader-<course>, formgrade-<course>)
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
-''')
+{exchange_steps}''')
     for role in ("student", "instructor"):
         folder = etc / role
         (folder / "labconfig").mkdir(parents=True, exist_ok=True)
@@ -384,9 +436,28 @@ def prepare_data(settings):
 
 
 def prepare_exchange(settings):
+    """The exchange root (root's, 0755: no student creates the course's folder before the
+    instructor) and the course's folders in it, the instructor's (EXCHANGE_FOLDERS: inbound
+    3733, students write but do not list; sticky, nobody renames another's entry; setgid, a
+    submission folder gets the instructor's group). Submission folders already in inbound get
+    the instructor's group and mode 0750 (nbgrader's submit made them 0777)."""
     exchange = Path(settings["exchange"])
     exchange.mkdir(parents=True, exist_ok=True)
-    os.chmod(exchange, 0o1777)
+    os.chown(exchange, 0, 0)
+    os.chmod(exchange, 0o755)
+    entry = pwd.getpwnam(settings["instructor"])
+    course = exchange / COURSE_ID
+    for name, mode in EXCHANGE_FOLDERS:
+        folder = course / name
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            folder.unlink()
+        folder.mkdir(exist_ok=True)
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+        os.chmod(folder, mode)
+    for submission in (course / "inbound").iterdir():
+        if submission.is_dir() and not submission.is_symlink():
+            os.chown(submission, -1, entry.pw_gid)
+            os.chmod(submission, 0o750)
 
 
 def prepare_course(settings, fresh=False):
@@ -459,14 +530,13 @@ def setup(state=DEFAULT_STATE, prefix=DEFAULT_PREFIX, exchange=DEFAULT_EXCHANGE,
     settings["made_exchange"] = previous.get("made_exchange", not Path(exchange).exists())
     # every account this hub ever made, recorded before any is made: teardown removes them all
     settings["users"] = sorted(set(previous.get("users", [])) | set(names))
-    (state / "hub.json").write_text(json.dumps(settings, indent=2) + "\n")
+    write_private(state / "hub.json", json.dumps(settings, indent=2) + "\n")
     secret = state / "accounts.json"
     known = {} if fresh or not secret.exists() else json.loads(secret.read_text())
     accounts = {name: make_user(name, known.get(name), fresh=fresh) for name in names}
     settings["course_dir"] = str(Path(pwd.getpwnam(instructor).pw_dir) / "course")
-    (state / "hub.json").write_text(json.dumps(settings, indent=2) + "\n")
-    secret.write_text(json.dumps(accounts, indent=2) + "\n")
-    os.chmod(secret, 0o600)
+    write_private(state / "hub.json", json.dumps(settings, indent=2) + "\n")
+    write_private(secret, json.dumps(accounts, indent=2) + "\n")
     write_configuration(settings)
     prepare_data(settings)
     prepare_exchange(settings)
@@ -515,17 +585,73 @@ def print_accounts(settings):
 
 
 def private_state(settings):
-    """The hub's database readable by root only (the state folder is traversable by the users,
-    who reach their configuration and data through it; JupyterHub makes its cookie secret 0600)."""
-    path = Path(settings["state"]) / "jupyterhub.sqlite"
-    path.touch(mode=0o600, exist_ok=True)
-    os.chmod(path, 0o600)
+    """Every file of the state folder (hub.json, accounts.json, the hub's database, cookie
+    secret and pid files) readable by root only; the folder itself 0711: the users traverse it
+    to their configuration and data (etc/, data/, world-readable) but cannot list it."""
+    state = Path(settings["state"])
+    (state / "jupyterhub.sqlite").touch(mode=0o600, exist_ok=True)
+    os.chmod(state, 0o711)
+    for path in state.iterdir():
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, 0o600)
+
+
+def student_groups(students):
+    """The uids of the accounts students and the gids of every group one of them is in."""
+    entries = [pwd.getpwnam(name) for name in students if user_exists(name)]
+    gids = {entry.pw_gid for entry in entries}
+    gids |= {group.gr_gid for group in grp.getgrall() if set(group.gr_mem) & set(students)}
+    return {entry.pw_uid for entry in entries}, gids
+
+
+def open_to_students(path, students, enterable=False):
+    """Why a student could read what is below path: a list of sentences, each with the command
+    that fixes it; empty when they cannot. They cannot when path or a folder above it denies
+    them entry (no x for others, nor for a group of a student), and no student can change or
+    rename any of these folders. enterable: path is meant to be entered (the state folder,
+    0711): then it must only not be listable."""
+    path = Path(path).resolve()
+    uids, gids = student_groups(students)
+    problems = []
+    shut = False
+    for folder in [path, *path.parents]:
+        info = folder.stat()
+        mine = info.st_gid in gids
+        if info.st_uid in uids:
+            problems.append(f"{folder} belongs to a student: chown root: {folder}")
+        writable = info.st_mode & 0o002 or (mine and info.st_mode & 0o020)
+        if writable and not info.st_mode & stat.S_ISVTX:
+            problems.append(f"students can rename what {folder} holds: chmod go-w {folder}")
+        if not (info.st_mode & 0o001 or (mine and info.st_mode & 0o010)):
+            shut = True
+    if enterable:
+        info = path.stat()
+        if info.st_mode & 0o004 or (info.st_gid in gids and info.st_mode & 0o040):
+            problems.append(f"students can list {path}: chmod 711 {path}")
+    elif not shut:
+        problems.append(f"students can read {path} (it and every folder above it let them in): chmod go-rwx {path}")
+    return problems
+
+
+def exposed(settings):
+    """Why students could read the instructor's files: this checkout (solutions, hidden checks),
+    the course directory, the hub's state (accounts, database). Empty when they cannot."""
+    students = settings["students"]
+    return (open_to_students(REPO, students) + open_to_students(settings["course_dir"], students)
+            + open_to_students(settings["state"], students, enterable=True))
+
+
+def refuse_exposed(problems):
+    if problems:
+        raise HubError("students could read the instructor's files; the hub does not start until "
+                       "this is fixed:\n  " + "\n  ".join(problems))
 
 
 def start(settings):
     """Runs the hub in the foreground until it exits (Ctrl-C: the hub stops the proxy and
-    the user servers)."""
+    the user servers); refuses while students could read the instructor's files."""
     private_state(settings)
+    refuse_exposed(exposed(settings))
     os.chdir(settings["state"])
     os.execve(hub_command(settings)[0], hub_command(settings), hub_environment(settings))
 
@@ -591,6 +717,8 @@ def main(argv=None):
         if args.command == "install":
             print(json.dumps(install(args.prefix), indent=2))
         elif args.command in ("setup", "up"):
+            if args.command == "up":        # before any account is made
+                refuse_exposed(open_to_students(REPO, [s for s in args.students.split(",") if s]))
             settings = setup(args.state, args.prefix, args.exchange, args.instructor,
                              [s for s in args.students.split(",") if s], port=args.port,
                              short_schedule=args.short_schedule)

@@ -9,9 +9,13 @@ c.JupyterHub.ssl_key / ssl_cert) before students use it from other machines.
   servers      LocalProcessSpawner: each user's JupyterLab runs as that Unix user, in their home
   groups       nbgrader-mlp_optimizers (students), formgrade-mlp_optimizers (the instructor):
                nbgrader's JupyterHubAuthPlugin shows each user the courses of their groups
+  exchange     nbgrader's file exchange through course_exchange.py (STATE/etc/jupyter/common):
+               a submission is collected only from the student who owns it
   extensions   students: Assignments (fetch, submit, feedback) and Validate; the instructor
                also: Courses, Formgrader, Create Assignment (STATE/etc/jupyter/<role>)
-  limits       one BLAS thread per server; idle kernels and servers are shut down
+  limits       one BLAS thread per server; idle kernels and servers are shut down; a student's
+               server and what it starts: course_hub.STUDENT_LIMITS (processes, memory of one
+               process, size of one file)
 """
 import json
 import os
@@ -85,12 +89,23 @@ class CourseSpawner(LocalProcessSpawner):
     """LocalProcessSpawner whose environment is course_hub.user_environment of the user:
     PATH (the course venv first: nbgrader runs alembic through PATH), LANG,
     JUPYTER_CONFIG_PATH (nbgrader's exchange and the role's extensions), one BLAS thread,
-    MNIST_DATA; the instructor's PYTHONPATH holds the course directory (the autograder package)."""
+    MNIST_DATA; the instructor's PYTHONPATH holds the course directory (the autograder package).
+    A student's server starts with course_hub.STUDENT_LIMITS."""
 
     def get_env(self):
         env = super().get_env()
         env.update(course_hub.user_environment(S, self.user.name))
         return env
+
+    def make_preexec_fn(self, name):
+        switch_user = super().make_preexec_fn(name)
+        limits = course_hub.STUDENT_LIMITS if course_hub.role_of(S, name) == "student" else {}
+
+        def preexec():
+            course_hub.apply_limits(limits)    # still root: hard limits the student cannot raise
+            switch_user()
+
+        return preexec
 
 
 c.JupyterHub.spawner_class = CourseSpawner
