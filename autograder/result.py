@@ -8,6 +8,11 @@ from autograder.verify import Limit
 MAX_POINTS = sum(TEST_CELLS.values())
 
 
+def is_weak(result):
+    """Whether result was graded without bubblewrap (--allow-weak-sandbox)."""
+    return result.sandbox.startswith("weak")
+
+
 @dataclass
 class SubmissionResult:
     """student: the nbgrader id; scores: {grade_id: points} as stored in the gradebook, None
