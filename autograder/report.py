@@ -34,19 +34,33 @@ def mistakes_text(result):
     return " ".join(f"{g}:{result.mistakes[g]}" for g in TEST_CELLS if result.mistakes.get(g))
 
 
+# A text cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value):
+    """A text cell of grades.csv as spreadsheets show it as text: one that starts like a
+    formula gets a leading single quote (its text comes from students' folder names and
+    notes). Score columns are numbers and never pass through here."""
+    value = "" if value is None else str(value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def write_grades_csv(results, path):
     """student, the score of each test cell, total, mistakes (grade_id:catalogue id of each
     named mistake), limits (kind@where), sandbox, source, reasons. Cells are empty for a
-    submission that could not be graded."""
+    submission that could not be graded; text cells go through csv_text."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student", *TEST_CELLS, "total", "mistakes", "limits", "sandbox", "source", "reasons"])
         for student, result in sorted(results.items()):
             scores = result.scores
-            writer.writerow([student, *[_fmt(None if scores is None else scores.get(g, 0.0)) for g in TEST_CELLS],
-                             _fmt(result.total), mistakes_text(result),
-                             " ".join(f"{l.kind}@{l.where}" for l in result.limits),
-                             result.sandbox, result.source, " | ".join(result.reasons())])
+            writer.writerow([csv_text(student),
+                             *[_fmt(None if scores is None else scores.get(g, 0.0)) for g in TEST_CELLS],
+                             _fmt(result.total), csv_text(mistakes_text(result)),
+                             csv_text(" ".join(f"{l.kind}@{l.where}" for l in result.limits)),
+                             csv_text(result.sandbox), csv_text(result.source),
+                             csv_text(" | ".join(result.reasons()))])
 
 
 def text_table(results):
