@@ -244,37 +244,39 @@ body { visibility: hidden !important; } .fake { visibility: visible !important; 
 
 
 def hostile_notebook():
-    """The reference solution with Adam broken (89 points) and every adversarial text."""
+    """The reference solution with Adam broken (89 points) and every adversarial text, each
+    in a markdown cell followed by a cell with END."""
     notebook = source_notebook()
     cell_by_grade_id(notebook, "adam").source = "raise ValueError('Adam 还没写完')\nclass Adam:\n    pass\n"
-    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(HOSTILE_MARKDOWN))
-    notebook.cells.insert(2, nbformat.v4.new_code_cell("\n" * 60_000 + "1 / 0\n"))
-    for name, text in ADVERSARIAL.items():
-        notebook.cells.append(nbformat.v4.new_markdown_cell(text + "\n\n" + END))
     notebook.cells = [c for c in notebook.cells if c.cell_type != "code" or c.metadata.get("nbgrader")
                       or not c.source.lstrip().startswith(("run(", "plot_", "path_optimizers", "best ="))]
+    hostile = [nbformat.v4.new_markdown_cell(HOSTILE_MARKDOWN), nbformat.v4.new_code_cell("\n" * 60_000 + "1 / 0\n")]
+    for text in ADVERSARIAL.values():
+        hostile += [nbformat.v4.new_markdown_cell(text), nbformat.v4.new_markdown_cell(END)]
+    notebook.cells[1:1] = hostile
     return notebook
 
 
-FORMULA_FOLDER = '=HYPERLINK("http://x")'
+# A folder name cannot hold "/", so not "http://x"; the formula is the same.
+FORMULA_FOLDER = '=HYPERLINK("evil.example")'
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """`grade` on a zip with a hostile submission and a folder named like a formula:
-    (course, completed process)."""
+    """`grade` on a folder with a hostile LMS-named submission and a student folder named
+    like a formula: (course, completed process)."""
     import os
     import subprocess
     import sys
 
     folder = tmp_path_factory.mktemp("hostile")
-    archive = folder / "downloads.zip"
-    reference = nbformat.writes(source_notebook()).encode()
-    with zipfile.ZipFile(archive, "w") as z:
-        z.writestr(f"mallory_1007_{ASSIGNMENT}.ipynb", nbformat.writes(hostile_notebook()).encode())
-        z.writestr(f"{FORMULA_FOLDER}/{ASSIGNMENT}.ipynb", reference)
+    inputs = folder / "inputs"
+    (inputs / FORMULA_FOLDER).mkdir(parents=True)
+    (inputs / f"mallory_1007_{ASSIGNMENT}.ipynb").write_text(nbformat.writes(hostile_notebook()), encoding="utf-8")
+    (inputs / FORMULA_FOLDER / f"{ASSIGNMENT}.ipynb").write_text(nbformat.writes(source_notebook()),
+                                                                 encoding="utf-8")
     course = folder / "course"
-    process = subprocess.run([sys.executable, "-m", "autograder.grade", str(archive), "--course", str(course),
+    process = subprocess.run([sys.executable, "-m", "autograder.grade", str(inputs), "--course", str(course),
                               "--workers", "2", "--cell-timeout", "20", "--wall-time", "300"],
                              cwd=folder, capture_output=True, text=True, timeout=1800, env=dict(os.environ))
     print(process.stdout[-4000:], process.stderr[-3000:])
@@ -297,7 +299,9 @@ def test_grade_writes_grades_and_report_for_hostile_text(graded):
     assert "定义 Adam 的第" in report          # the hint, through 60 000 blank lines
     page = (course / "feedback" / mallory["student"] / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
     assert f"反馈页面只显示前 {cells_module.MAX_CELL_CHARS} 个字符" in page
-    assert page.count(END) >= len(ADVERSARIAL) - 2     # unclosed HTML may swallow a marker, as in a browser
+    assert "反馈页面省略了这里的" in page          # past the page's bound
+    assert page.count(END) >= 5
+    assert page.count("隐藏测试通过") == len(TEST_CELLS) - 1   # every test cell keeps its verdict
 
 
 @pytest.mark.slow
@@ -306,7 +310,7 @@ def test_a_folder_named_like_a_formula_is_text_in_grades_csv(graded):
     assert process.returncode == 0, process.stderr[-3000:]
     rows = grades_rows(course)
     formula = next(row for row in rows if "HYPERLINK" in row["source"])
-    assert formula["source"].startswith("'=HYPERLINK(")
+    assert formula["source"] == f"'{FORMULA_FOLDER}/{ASSIGNMENT}.ipynb"
     assert float(formula["total"]) == 100
     for row in rows:
         for column in ("student", "mistakes", "limits", "sandbox", "source", "reasons"):

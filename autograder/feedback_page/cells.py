@@ -38,7 +38,8 @@ MAX_PAGE_CHARS = 200_000       # the course notebook: 42 kB of sources
 CELL_CHARS = 100               # what each cell counts for besides its text (its markup)
 
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "image/svg+xml")
-_FENCE = re.compile(r"^([ \t]{0,3})(`{3,}|~{3,})([^\n]*)$", re.M)
+# A code fence, also in a list item or a quote (what precedes it on its line: blanks and markers).
+_FENCE = re.compile(r"^([ \t>*+\-.)\d]*?)(`{3,}|~{3,})([^\n]*)$", re.M)
 _PYTHON = {"python", "py", "python3", "ipython", "ipython3"}
 
 

@@ -52,6 +52,7 @@ _NOTE_CSS = """
 h2 { margin-top: 0; font-size: 1.5em; }
 table { border-collapse: collapse; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; }
+th { white-space: nowrap; }
 td.points, td.score { text-align: right; }
 td.message { white-space: pre-wrap; }
 .weak { color: #b00; font-weight: bold; }

@@ -31,11 +31,12 @@ is not self-contained:
   elements (in SVG and MathML too), ``style`` attributes, comments, processing
   instructions and CDATA (Python's parser and the browser's may end them at different
   places), scripts of any type (the same), nested ``html``/``head``/``body`` tags (a
-  browser merges their attributes into the page's own), the attributes that open the top
-  layer (popovers, invoker commands) and ids or classes of the note. It is moved into one
-  ``<div class="student-content">`` that the page's CSS contains (``contain: paint``): what
-  it holds is painted inside its own box, below the note, whatever its markup. The
-  ``<head>``'s styles are nbconvert's and stay.
+  browser merges their attributes into the page's own), dialogs, the attributes that open
+  the top layer (popovers, invoker commands) or scroll the page on load (autofocus), and
+  the note's ids and classes. It is moved into one ``<div class="student-content">`` that
+  the page's CSS contains (``contain: paint``): what it holds is painted inside its own
+  box, below the note, whatever its markup. The ``<head>``'s styles are nbconvert's and
+  stay.
 * Absolute paths of this machine (any path under one of its top-level folders, ``file://``
   URLs included) in text and attributes are shortened: the part after the assignment's
   folder, after ``site-packages/`` or after ``pythonX.Y/`` is kept, otherwise only the
@@ -85,8 +86,9 @@ _REMOVED_TAGS = {"link", "base", "iframe", "frame", "frameset", "object", "embed
 
 # What the student's part of the page may not hold (see the module docstring).
 _STUDENT_REMOVED_TAGS = {"style", "script", "meta", "noscript", "noembed", "noframes"}
-_STUDENT_RENAMED_TAGS = {"html": "div", "head": "div", "body": "div", "xmp": "pre", "plaintext": "pre"}
-_STUDENT_REMOVED_ATTRS = {"style", "popover", "popovertarget", "popovertargetaction", "commandfor", "command",
+_STUDENT_RENAMED_TAGS = {"html": "div", "head": "div", "body": "div", "xmp": "pre", "plaintext": "pre",
+                         "dialog": "div"}
+_STUDENT_REMOVED_ATTRS = {"style", "autofocus", "popover", "popovertarget", "popovertargetaction", "commandfor", "command",
                           "interestfor", "shadowrootmode", "shadowroot", "shadowrootdelegatesfocus",
                           "shadowrootclonable", "shadowrootserializable"}
 _RAW_NODES = (Comment, CData, ProcessingInstruction, Declaration, Doctype)
