@@ -42,10 +42,10 @@ from latex2mathml.converter import convert as _latex2mathml
 
 __all__ = ["MathBudget", "replace_math", "MATH_CSS"]
 
-MAX_FORMULA_CHARS = 4000      # one formula, delimiters included (the course text's longest: 430)
+MAX_FORMULA_CHARS = 4000      # one formula, delimiters included (the course text's longest: 336)
 MAX_SCAN_CHARS = 2_000_000    # read while looking for closing delimiters, per page
 MAX_FORMULAS = 1000           # converted per page (the course text has 162)
-MAX_TEX_CHARS = 200_000       # TeX converted per page (the course text has 11 kB)
+MAX_TEX_CHARS = 200_000       # TeX converted per page (the course text has 7 kB)
 
 # Math fonts that students' systems usually have (Chromium falls back to its default).
 # Chromium lays out the content of <mtd> as blocks and ignores columnalign: the -webkit-
