@@ -161,6 +161,16 @@ def test_a_long_notebook_and_huge_outputs_are_cut():
     assert "A" * 1000 not in html and "z" * (MAX := cells_module.MAX_OUTPUT_CHARS + 1) not in html, MAX
 
 
+def test_code_past_the_highlighting_bound_is_plain_text(tmp_path):
+    # 200 kB of code that Pygments turns into one element per character
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("*_" * 10_000) for _ in range(10)])
+    html, _ = timed(render, notebook)
+    highlighted = html.count('<span class="o">*</span>')
+    assert 0 < highlighted <= cells_module.MAX_HIGHLIGHT_CHARS // 2 + 10_000
+    assert "*_" * 1000 in html                       # the rest is there, as plain text
+    timed(make_offline, html, tmp_path)
+
+
 def test_the_hint_of_a_failed_definition_is_linear():
     error = [(3, "ValueError: boom")]
     for source in ("\n" * 60_000, " " * N, "\n \t" * (N // 3), "x" * N, "class\n" * (N // 6)):

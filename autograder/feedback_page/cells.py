@@ -13,7 +13,10 @@ rendered:
 * code is highlighted with Pygments' Python lexer only: IPython's lexer (the notebook's
   default) takes 10 s for 20 kB of ``*_``, and neither the notebook's metadata nor a
   markdown code fence (both the student's) chooses a lexer (``highlight_python``; a fence
-  of another language is shown as plain text);
+  of another language is shown as plain text); a highlighted character can become an
+  element of its own (25 times the bytes, and every later step works per element), so
+  only the first ``MAX_HIGHLIGHT_CHARS`` of code are highlighted, later cells are plain
+  text;
 * the whole page to ``MAX_PAGE_CHARS`` characters of sources and outputs (each cell
   counts ``CELL_CHARS`` more): later cells are left out, with a note in their place,
   except the graded ones (a test cell keeps its verdict).
@@ -22,6 +25,7 @@ Whatever is cut is marked with a Chinese note where it was cut, so a student see
 the page is shorter than the notebook. Scores do not depend on any of this: nbgrader
 reads them from the gradebook.
 """
+import html
 import re
 
 from nbconvert.filters.highlight import Highlight2HTML
@@ -29,13 +33,15 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbformat.v4 import new_markdown_cell
 from traitlets import Bool
 
-__all__ = ["BoundCells", "configure", "cut", "highlight_python"]
+__all__ = ["BoundCells", "configure", "cut", "highlight_python", "PLAIN"]
 
 MAX_CELL_CHARS = 20_000        # the course text's longest cell: 2 357
 MAX_OUTPUT_CHARS = 20_000
 MAX_BINARY_CHARS = 4_000_000   # base64 of one image or attachment
 MAX_PAGE_CHARS = 200_000       # the course notebook: 42 kB of sources
 CELL_CHARS = 100               # what each cell counts for besides its text (its markup)
+MAX_HIGHLIGHT_CHARS = 50_000   # code highlighted per page (the course notebook: 20 kB)
+PLAIN = "autograder_plain"     # cell metadata: show this code cell without highlighting
 
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "image/svg+xml")
 # A code fence, also in a list item or a quote (what precedes it on its line: blanks and markers).
@@ -54,7 +60,9 @@ def configure(config):
 
 def highlight_python(source, language=None, metadata=None, **_):
     """nbconvert's highlight_code filter with Pygments' Python lexer, whatever the notebook
-    or the cell's metadata say."""
+    or the cell's metadata say; plain text for a cell BoundCells marked PLAIN."""
+    if metadata and metadata.get(PLAIN):
+        return f'<div class="highlight"><pre>{html.escape(source)}</pre></div>'
     return Highlight2HTML(pygments_lexer="python")(source, language="python")
 
 
@@ -89,6 +97,7 @@ class BoundCells(Preprocessor):
 
     def preprocess(self, nb, resources):
         left, cells, omitted = MAX_PAGE_CHARS, [], 0
+        highlight = MAX_HIGHLIGHT_CHARS
         for cell in nb.cells:
             graded = bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
             if left <= 0 and not graded:
@@ -101,6 +110,8 @@ class BoundCells(Preprocessor):
             limit = min(MAX_CELL_CHARS, max(left, 0))
             if cell.cell_type == "code":
                 cell.source = cut(cell.source, limit, "# ")
+                highlight -= len(cell.source)
+                cell.metadata[PLAIN] = highlight < 0
             elif len(cell.source) > limit:   # the note in a cell of its own: an open fence or tag cannot hide it
                 cell.source = cut(cell.source, limit)
                 notes_after = [new_markdown_cell(_cut_note(limit))]
