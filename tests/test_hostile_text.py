@@ -260,7 +260,8 @@ def hostile_notebook():
     cell_by_grade_id(notebook, "adam").source = "raise ValueError('Adam 还没写完')\nclass Adam:\n    pass\n"
     notebook.cells = [c for c in notebook.cells if c.cell_type != "code" or c.metadata.get("nbgrader")
                       or not c.source.lstrip().startswith(("run(", "plot_", "path_optimizers", "best ="))]
-    hostile = [nbformat.v4.new_markdown_cell(HOSTILE_MARKDOWN), nbformat.v4.new_code_cell("\n" * 60_000 + "1 / 0\n")]
+    hostile = [nbformat.v4.new_markdown_cell(HOSTILE_MARKDOWN), nbformat.v4.new_code_cell("\n" * 60_000 + "1 / 0\n"),
+               nbformat.v4.new_markdown_cell('<input autofocus value="总分：100 / 100">')]   # far below the top
     for text in ADVERSARIAL.values():
         hostile += [nbformat.v4.new_markdown_cell(text), nbformat.v4.new_markdown_cell(END)]
     notebook.cells[1:1] = hostile
@@ -344,6 +345,8 @@ def test_student_styles_cannot_hide_or_cover_the_note_in_chromium(graded, tmp_pa
         try:
             tab = browser.new_page(viewport={"width": 1100, "height": 900})
             tab.goto(path.as_uri(), wait_until="load")
+            tab.wait_for_timeout(500)
+            scrolled = tab.evaluate("window.scrollY")                 # an autofocus far below would scroll
             tab.locator("button", has_text="看分数").first.click()   # the student's popover, if it could open
             tab.evaluate("window.scrollTo(0, 0)")
             state = tab.evaluate("""() => {
@@ -378,4 +381,4 @@ def test_student_styles_cannot_hide_or_cover_the_note_in_chromium(graded, tmp_pa
     assert state["visible"] and state["firstInBody"]
     assert state["top"] < 100 and state["height"] > 100 and state["width"] > 300
     assert state["covered"] == [], state["covered"]
-    assert state["studentStyles"] == 0 and state["popoverOpen"] == 0
+    assert state["studentStyles"] == 0 and state["popoverOpen"] == 0 and scrolled == 0
