@@ -16,6 +16,7 @@ data/mnist) and calls nbgrader's own Python API in this process:
                                    SaveAutoGrades stores the scores in the gradebook.
     course.record_zero(student)    0 in every autograded cell (a submission that cannot be graded)
     course.feedback(student)       nbgrader's GenerateFeedback for one student -> the HTML path
+                                   (the student's cells cut to size first: feedback_page/cells.py)
     course.export(path)            nbgrader export (CSV of the gradebook)
     course.students()              the ids in the gradebook
     course.scores()                {student: {grade_id: score}} from the gradebook
@@ -36,6 +37,7 @@ from nbformat.v4 import new_code_cell, new_output
 from sqlalchemy.exc import SAWarning
 
 from autograder.course import ASSIGNMENT, DATA_DIR, ROOT
+from autograder.feedback_page import cells as feedback_cells
 from autograder.parts import TEST_CELLS
 from autograder.verify import read_cells, verify_cells, NotANotebook, VerifiedResult
 
@@ -266,6 +268,7 @@ class Course:
         config.CourseDirectory.db_url = self.db_url
         config.NbGraderAPI.log_level = "WARN"
         config.OverwriteCells.add_missing_cells = False  # SandboxExecute restores them (see there)
+        feedback_cells.configure(config)  # the feedback page renders the student's cells cut to size
         coursedir = CourseDirectory(config=config)
         return NbGraderAPI(coursedir=coursedir, config=config)
 

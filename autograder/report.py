@@ -1,33 +1,28 @@
 """What `grade` writes from the per-student SubmissionResults (autograder.result): grades.csv,
 report.html + report.png (per-cell table, limits and reasons, histogram, pass rates, and per
-part how many students made each catalogued mistake), the note at the top of each
-student's feedback page, and the text table it prints. The columns follow the table of
-parts (autograder/parts.py)."""
+part how many students made each catalogued mistake) and the text table it prints. The
+columns follow the table of parts (autograder/parts.py). The note at the top of each
+student's feedback page is autograder/feedback_page/note.py's (add_feedback_note, imported here
+for the batch)."""
 import base64
 import csv
 import html
 import io
-import re
 from pathlib import Path
 
 from autograder import catalogue
+from autograder.feedback_page.note import add_feedback_note, feedback_note  # noqa: F401 (the batch's entry)
 from autograder.parts import PARTS, TEST_CELLS
-from autograder.result import MAX_POINTS
+from autograder.result import MAX_POINTS, is_weak
 
 TOLERANCE = 1e-6
-NOTE_BEGIN, NOTE_END = "<!-- grade:verified -->", "<!-- /grade:verified -->"
 SHORT = {part.grade_id: part.short for part in PARTS.values()}
 WEAK_WARNING = ("WARNING: graded WITHOUT bubblewrap (--allow-weak-sandbox): the student's code ran as the "
                 "grader's user with the grading machine's files and network in reach")
-WEAK_WARNING_ZH = "注意：这次评分没有使用 bubblewrap 沙箱（--allow-weak-sandbox），隔离较弱。"
 
 
 def _fmt(value):
     return "" if value is None else f"{value:g}"
-
-
-def is_weak(result):
-    return result.sandbox.startswith("weak")
 
 
 # --------------------------------------------------------------------------------------
@@ -39,19 +34,33 @@ def mistakes_text(result):
     return " ".join(f"{g}:{result.mistakes[g]}" for g in TEST_CELLS if result.mistakes.get(g))
 
 
+# A text cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value):
+    """A text cell of grades.csv as spreadsheets show it as text: one that starts like a
+    formula gets a leading single quote (its text comes from students' folder names and
+    notes). Score columns are numbers and never pass through here."""
+    value = "" if value is None else str(value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def write_grades_csv(results, path):
     """student, the score of each test cell, total, mistakes (grade_id:catalogue id of each
     named mistake), limits (kind@where), sandbox, source, reasons. Cells are empty for a
-    submission that could not be graded."""
+    submission that could not be graded; text cells go through csv_text."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student", *TEST_CELLS, "total", "mistakes", "limits", "sandbox", "source", "reasons"])
         for student, result in sorted(results.items()):
             scores = result.scores
-            writer.writerow([student, *[_fmt(None if scores is None else scores.get(g, 0.0)) for g in TEST_CELLS],
-                             _fmt(result.total), mistakes_text(result),
-                             " ".join(f"{l.kind}@{l.where}" for l in result.limits),
-                             result.sandbox, result.source, " | ".join(result.reasons())])
+            writer.writerow([csv_text(student),
+                             *[_fmt(None if scores is None else scores.get(g, 0.0)) for g in TEST_CELLS],
+                             _fmt(result.total), csv_text(mistakes_text(result)),
+                             csv_text(" ".join(f"{l.kind}@{l.where}" for l in result.limits)),
+                             csv_text(result.sandbox), csv_text(result.source),
+                             csv_text(" | ".join(result.reasons()))])
 
 
 def text_table(results):
@@ -240,59 +249,3 @@ def _mistakes_section(results):
                          f"<td class='text'>{esc(', '.join(students))}</td></tr>")
     parts.append("</table>")
     return parts
-
-
-# --------------------------------------------------------------------------------------
-# The note at the top of a student's feedback page
-# --------------------------------------------------------------------------------------
-
-def feedback_note(result, hand_points=0):
-    """HTML (Chinese) with the score of each test cell, its message, and the reasons;
-    hand_points: points of the written answers, which the teacher grades by hand."""
-    esc = html.escape
-    style = ("border:2px solid #4c72b0;border-radius:6px;padding:0.8em 1.2em;margin:1em auto;"
-             "max-width:60em;background:#f7f9fc;font-family:sans-serif;font-size:14px")
-    parts = [NOTE_BEGIN, f"<div id='grade-verified' style='{style}'>", "<h2 style='margin-top:0'>评分结果</h2>"]
-    if is_weak(result):
-        parts.append(f"<p style='color:#b00;font-weight:bold'>{esc(WEAK_WARNING_ZH)}</p>")
-    if not result.graded:
-        parts.append("<p>这份作业还没有评分，请联系老师。</p>")
-    else:
-        parts.append(f"<p><b>总分：{result.total:g} / {MAX_POINTS}</b>。你的代码在隔离的沙箱中运行，"
-                     "隐藏测试在评分程序中检查它的行为；下面的笔记本里，每个测试单元格的输出给出同样的结果。</p>")
-        cell = "border:1px solid #ccc;padding:2px 6px"
-        parts.append("<table style='border-collapse:collapse'><tr>" + "".join(
-            f"<th style='{cell}'>{h}</th>" for h in ("测试单元", "满分", "得分", "说明")) + "</tr>")
-        for grade_id, points in TEST_CELLS.items():
-            parts.append(f"<tr><td style='{cell}'>{grade_id}</td><td style='{cell};text-align:right'>{points}</td>"
-                         f"<td style='{cell};text-align:right'>{result.scores.get(grade_id, 0.0):g}</td>"
-                         f"<td style='{cell};white-space:pre-wrap'>{esc(result.messages.get(grade_id, '')) or '通过'}"
-                         f"</td></tr>")
-        parts.append("</table>")
-    if hand_points:
-        parts.append(f"<p>书面回答共 {hand_points:g} 分，由老师另行评分，不在上面的 {MAX_POINTS} 分之内。</p>")
-    reasons = result.reasons()
-    if reasons:
-        parts.append("<p><b>说明：</b></p><ul>" + "".join(f"<li>{esc(r)}</li>" for r in reasons) + "</ul>")
-    parts += ["</div>", NOTE_END]
-    return "\n".join(parts)
-
-
-def add_feedback_note(html_path, result, hand_points=0):
-    """Puts feedback_note(result, hand_points) at the top of the feedback page html_path
-    (replacing an earlier note); writes a page with only the note when there is none."""
-    html_path = Path(html_path)
-    note = feedback_note(result, hand_points)
-    if html_path.exists():
-        text = html_path.read_text(encoding="utf-8", errors="replace")
-        text = re.sub(re.escape(NOTE_BEGIN) + ".*?" + re.escape(NOTE_END), "", text, flags=re.S)
-        match = re.search(r"<body[^>]*>", text)
-        position = match.end() if match else 0
-        text = text[:position] + "\n" + note + "\n" + text[position:]
-    else:
-        html_path.parent.mkdir(parents=True, exist_ok=True)
-        text = (f"<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>"
-                f"<title>{html.escape(result.student)} 的评分</title></head><body>\n{note}\n</body></html>")
-    if html_path.exists():
-        html_path.chmod(0o644)          # nbgrader may leave its outputs read-only
-    html_path.write_text(text, encoding="utf-8")

@@ -15,6 +15,11 @@ def clean_text(text):
     return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if isinstance(text, str) else text
 
 
+def is_weak(result):
+    """Whether result was graded without bubblewrap (--allow-weak-sandbox)."""
+    return result.sandbox.startswith("weak")
+
+
 @dataclass
 class SubmissionResult:
     """student: the nbgrader id; scores: {grade_id: points} as stored in the gradebook, None

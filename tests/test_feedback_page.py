@@ -1,4 +1,4 @@
-"""autograder.feedback_page.make_offline: feedback pages that need no network.
+"""autograder.feedback_page.offline.make_offline: feedback pages that need no network.
 
 Fast tests run make_offline on small pages. The slow tests grade the reference solution
 with the real nbgrader pipeline, make its feedback page offline and check it as text and
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.feedback_page import _make_offline, make_offline
+from autograder.feedback_page.offline import _make_offline, make_offline
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE_NOTEBOOK = REPO / "source" / "mlp_optimizers" / "mlp_optimizers.ipynb"
@@ -218,7 +218,8 @@ def test_remote_scripts_styles_and_frames_are_removed(tmp_path):
     tree = soup(out)
     # the only remaining mention of another host is the link a student can follow
     assert re.findall(r"https?://[^\s\"')<>]+", out) == ["https://numpy.org/doc/"]
-    assert [s.get("type") for s in tree.find_all("script")] == ["application/vnd.jupyter.widget-state+json"]
+    # the page is static: no script stays, not even an inert one (its text is the student's)
+    assert not tree.find_all("script")
     assert not tree.find_all(["link", "iframe"]) and not tree.find("p").get("onclick")
     assert "../fonts" not in out and "data:font/woff2;base64,AAAA" in out
     assert "MathJax" not in out
@@ -252,11 +253,16 @@ def test_absolute_paths_of_the_machine_are_shortened(tmp_path):
 
 
 def test_text_and_the_verified_score_note_are_kept(tmp_path):
-    note = "<!-- grade:verified -->\n<div id='grade-verified'><h2>最终成绩（核验评分）</h2></div>\n<!-- /grade:verified -->"
-    html = page(note + markdown("<p>纯文本，没有公式。</p>"))
+    from autograder.feedback_page.note import feedback_note
+    from autograder.result import SubmissionResult
+
+    result = SubmissionResult("alice", scores={"test_leaky_relu": 10.0}, messages={"test_adam": "没有找到 Adam"})
+    html = page(feedback_note(result) + markdown("<p>纯文本，没有公式。</p>"))
     out = make_offline(html, tmp_path)
-    assert "纯文本，没有公式。" in out and out.count("<p>") == 1
-    assert re.search(r"<!-- grade:verified -->.*最终成绩（核验评分）.*<!-- /grade:verified -->", out, re.S)
+    assert "纯文本，没有公式。" in out
+    assert re.search(r"<body>\s*<!-- grade:verified -->.*总分：10 / 100.*没有找到 Adam.*<!-- /grade:verified -->"
+                     r"\s*<div class=\"student-content\">.*纯文本", out, re.S)
+    assert soup(out).find("template", shadowrootmode="open").find("style")   # the note keeps its style
     again = make_offline(out, tmp_path)   # running twice changes nothing more
     assert again.count("Content-Security-Policy") == 1 and again.count('id="offline-math"') == 1
 
