@@ -77,7 +77,7 @@ log = logging.getLogger(__name__)
 
 DTYPES = (np.float64, np.float32)
 # Relative tolerance per dtype, applied to a scale that includes the largest value of the
-# compared array (see _max_error): a different but exact way of computing (np.maximum,
+# compared array (see _difference): a different but exact way of computing (np.maximum,
 # einsum, in-place state updates, another state convention) passes, a wrong formula does not.
 RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 INIT_RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
@@ -211,6 +211,25 @@ class _Obs:
     options: dict = field(default_factory=dict)
 
 
+def _label(kind, what, path):
+    """How a message names the value at path (keys, as _first_nonfinite gives them) inside
+    an observation of kind whose what is what."""
+    key = path[0] if path else ""
+    if kind == "numeric":
+        return what.format(key=key).rstrip()
+    if kind == "init":
+        return f"{what} 返回的 {key}"
+    if kind == "structure":
+        return f"{what} 的 params['{key}']"
+    if kind == "params":
+        return f"{what}['{key}']"
+    if kind == "unchanged":
+        return f"调用 {what} 之后，传入的 {key}"
+    if kind == "last_loss":
+        return "lastLayer.loss" if key == 0 else f"{what} 的返回值"
+    return what
+
+
 class _Record:
     """What a scenario observed on one code: items (_Obs in order), stop (the _Stop that
     ended it early, or None), given (what later runs need from this one: the network's
@@ -220,6 +239,17 @@ class _Record:
         self.items, self.stop, self.given = [], None, {}
 
     def add(self, kind, what, where, value, **options):
+        """Records an observation; one that holds a NaN or inf (in value, or in the
+        numerical gradient of a "numeric" one) ends the scenario there instead: the
+        reference's are finite, and no comparison of values ever takes NaN for NaN."""
+        if kind != "state":
+            for observed, label_path in ((value, None), (options.get("numeric") if kind == "numeric" else None, "numeric")):
+                found = _first_nonfinite(observed)
+                if found:
+                    label = _label(kind, what, found[0])
+                    if label_path:
+                        label = f"由 forward 的输出差分得到的数值梯度（用来检查 {label}）"
+                    raise _nonfinite_stop(found, label, where, (kind, what, where, label_path))
         self.items.append(_Obs(kind, what, where, value, options))
 
 
@@ -235,30 +265,64 @@ def _call_text(name, args=(), kwargs=None):
     return f"{name}({', '.join(parts)})"
 
 
-def _max_error(actual, expected, rtol, scale=None):
-    """Largest |actual - expected| if some element is off by more than rtol * scale, else None.
+def _difference(actual, expected, rtol, scale=None):
+    """The one comparison of numbers in the checks: None when actual is within rtol * scale
+    of expected elementwise, else the largest |actual - expected|, which is inf when either
+    side holds a NaN or inf (a non-finite number equals nothing, not even NaN).
 
-    scale defaults to |expected| + max|expected| (elementwise; max|expected| at least
-    SCALE_FLOOR of expected's dtype): rounding differences of an equivalent computation are
-    far below rtol of the array's largest value. Elements
-    that are not finite in expected must be the same (nan for nan, inf for inf) in actual.
+    actual, expected: arrays of the same shape, or numbers. scale defaults to
+    |expected| + max|expected| (elementwise; max|expected| at least SCALE_FLOOR of
+    expected's dtype): rounding differences of an equivalent computation are far below
+    rtol of the array's largest value.
     """
     floor = SCALE_FLOOR.get(np.asarray(expected).dtype, 0.0)
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
-    finite = np.isfinite(e)
-    if not np.all(finite):
-        if not np.array_equal(a[~finite], e[~finite], equal_nan=True):
-            return float("inf")
-        a, e = a[finite], e[finite]
-        if scale is not None:
-            scale = np.broadcast_to(scale, finite.shape)[finite]
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
+        return float("inf")
     if scale is None:
         scale = np.abs(e) + max(np.max(np.abs(e), initial=0.0), floor)
     error = np.abs(a - e)
     if np.all(error <= rtol * scale):
         return None
     return float(np.max(error))
+
+
+def _first_nonfinite(value, path=()):
+    """(path, index, number, positions) of the first NaN or inf in value -- an array, a
+    number, or a dict / list / tuple of those; path: the keys leading to it; index: its
+    position in its array (() for a number); positions: the flat indices of every non-finite
+    element of that array -- or None when every number in value is finite."""
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+            bad = ~np.isfinite(value)
+            if np.any(bad):
+                index = tuple(int(i) for i in np.argwhere(bad)[0])
+                return path, index, value[index], tuple(int(i) for i in np.flatnonzero(bad))
+        elif (isinstance(value, (float, complex, np.floating, np.complexfloating))
+              and not np.isfinite(value)):
+            return path, (), value, (0,)
+        return None
+    for key, item in items:
+        found = _first_nonfinite(item, (*path, key))
+        if found:
+            return found
+    return None
+
+
+def _nonfinite_stop(found, label, where, key):
+    """The _Stop for a NaN or inf (found: what _first_nonfinite returned) in the value label
+    names; key identifies the observation (a mistake matches only a stop at the same one)."""
+    _, index, number, positions = found
+    at = f"（第一个在位置 {index}）" if index != () else ""
+    where = f"（{where}）" if where else ""
+    return _Stop(f"{label} 中出现 NaN 或 inf{at}：值为 {number}{where}，而参考实现在这里得到的都是有限的数。"
+                 "请检查是否有除以 0、对负数开方、log(0) 或数值溢出。",
+                 ("non-finite", *key, tuple(found[0]), positions))
 
 
 def _array_difference(actual, expected, what, where, rtol=None, scale=None, hint="", shape_hint="",
@@ -276,16 +340,17 @@ def _array_difference(actual, expected, what, where, rtol=None, scale=None, hint
     if actual.dtype != expected.dtype:
         return differs(f"{what}：dtype 应为 {_dtype_name(expected.dtype)}，实际为 {_dtype_name(actual.dtype)}"
                        f"（{where}）。", "输入是什么 dtype，结果就应该保持什么 dtype。")
-    if not np.all(np.isfinite(actual)) and np.all(np.isfinite(expected)):
-        return differs(f"{what}：出现了 nan 或 inf（{where}）。")
-    error = _max_error(actual, expected, RTOL.get(expected.dtype, 1e-10) if rtol is None else rtol, scale)
+    found = _first_nonfinite(actual)
+    if found:
+        return differs(_nonfinite_stop(found, what, where, ()).message, "")
+    error = _difference(actual, expected, RTOL.get(expected.dtype, 1e-10) if rtol is None else rtol, scale)
     if error is not None:
         return differs(f"{what}：数值不正确（{where}；最大绝对误差 {error:.3g}）。")
     return None
 
 
 def _same_value(a, b):
-    """a and b hold the same values (arrays within float32 rounding; nan equals nan)."""
+    """a and b hold the same values (arrays within float32 rounding; NaN equals nothing)."""
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         return set(a) == set(b) and all(_same_value(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -297,21 +362,21 @@ def _same_value(a, b):
             return False
         if a.dtype.kind not in "fc":
             return np.array_equal(a, b)
-        return _max_error(a, b, RTOL.get(b.dtype, 1e-10)) is None
+        return _difference(a, b, RTOL.get(b.dtype, 1e-10)) is None
     try:
         if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
-            return _max_error(a, b, 1e-10) is None
+            return _difference(a, b, 1e-10) is None
         return bool(a == b)
     except Exception:
         return False
 
 
 def _identical(a, b):
-    """Exactly the same arrays (a dict of named arrays, or one array)."""
+    """Exactly the same arrays (a dict of named arrays, or one array), every number finite."""
     if isinstance(b, Mapping):
         return isinstance(a, Mapping) and set(a) == set(b) and all(_identical(a[k], b[k]) for k in b)
     return (isinstance(a, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
-            and np.array_equal(a, b, equal_nan=True))
+            and _difference(a, b, 0.0, scale=0.0) is None)
 
 
 def _compare_array(actual, expected):
@@ -345,10 +410,9 @@ def _compare_scalar(actual, expected):
     except Exception:
         return f"{what} 应该返回一个数，实际得到 {type(actual.value).__name__}（{where}）。", ""
     want = float(expected.value)
-    if np.isnan(want) and np.isnan(value):
-        return None
-    if not abs(value - want) <= rtol * (abs(want) + 1e-12):
-        return f"{what}：值不正确（{where}；得到 {value:.6g}，误差 {abs(value - want):.3g}）。", ""
+    error = _difference(value, want, rtol, scale=abs(want) + 1e-12)
+    if error is not None:
+        return f"{what}：值不正确（{where}；得到 {value:.6g}，误差 {error:.3g}）。", ""
     return None
 
 
@@ -363,7 +427,8 @@ def _compare_numeric(actual, expected):
             value, numeric = {"": value}, {"": numeric}
         if not isinstance(value, Mapping) or set(value) != set(numeric):
             return {"": float("inf")}
-        return {k: (rel_error(value[k], numeric[k]) if np.shape(value[k]) == np.shape(numeric[k])
+        return {k: (rel_error(value[k], numeric[k])
+                    if np.shape(value[k]) == np.shape(numeric[k]) and _first_nonfinite((value[k], numeric[k])) is None
                     else float("inf")) for k in numeric}
 
     expected_errors = errors(expected)
@@ -435,8 +500,8 @@ def _compare_params(actual, expected):
     got, want = actual.value, expected.value
     before, expected_before = actual.options["before"], expected.options["before"]
     for key in want:
-        moved = not np.array_equal(want[key], expected_before[key], equal_nan=True)
-        if moved and np.array_equal(got[key], before[key], equal_nan=True):
+        moved = not _identical(want[key], expected_before[key])
+        if moved and _identical(got[key], before[key]):
             return (f"参数没有原地更新（请使用 -= ）：{name}.update 之后，传入的 params['{key}'] 这个数组没有改变"
                     f"（{where}）。",
                     "写成 params[key] = params[key] - ... 会让字典指向一个新数组，而网络的各层持有原来的数组，"
@@ -466,7 +531,7 @@ def _first_difference(student, expected):
         difference = _COMPARE[want.kind](student.items[i], want)
         if difference:
             return difference[0], difference[1], None, want
-    if student.stop is not None and expected.stop is None:
+    if student.stop is not None:  # even where the expected code stopped too
         return student.stop.message, "", student.stop.cause, None
     return None
 
@@ -622,6 +687,18 @@ def _reference_network(params, sizes, dtype):
     return net
 
 
+def _reference_input(params, like, call):
+    """params (a dict of arrays read from the student's code) checked before it becomes an
+    input of the reference: the keys, shapes and dtypes of like, every number finite. Returns
+    params, or raises a _Stop."""
+    if _compare_structure(_Obs("structure", call, "", params), _Obs("structure", call, "", like)):
+        raise _Stop("params 的结构不对，无法继续检查。", ("structure", call))
+    found = _first_nonfinite(params)
+    if found:
+        raise _nonfinite_stop(found, _label("structure", call, found[0]), "", ("input", call))
+    return params
+
+
 def _network_scenario(code, record, part, given):
     """The network (with the layers and initialize_parameters it uses) at the parameters of
     the student's network: predict, loss (one-hot and index labels), lastLayer.loss,
@@ -638,8 +715,7 @@ def _network_scenario(code, record, part, given):
         own = code.get(params, f"{call} 的 params")
         structure = reference.initialize_parameters(*sizes, 0.5, dtype)
         record.add("structure", call, "", own)
-        if _compare_structure(_Obs("structure", call, "", own), _Obs("structure", call, "", structure)):
-            raise _Stop("params 的结构不对，无法继续检查。", ("structure", call))
+        own = _reference_input(own, structure, call)
         if dtype in given:  # an expected code: evaluated at the student's parameters
             for key, value in code.local(net).params.items():
                 value[...] = given[dtype][key]
@@ -888,7 +964,7 @@ def _state_hint(ns, part, failed):
 
 def _same_value_loosely(a, b):
     return (isinstance(a, np.ndarray) and a.shape == b.shape
-            and _max_error(a, b, 1e-4, np.abs(b) + np.max(np.abs(b), initial=0.0) + 1e-12) is None)
+            and _difference(a, b, 1e-4, np.abs(b) + np.max(np.abs(b), initial=0.0) + 1e-12) is None)
 
 
 def check_part(ns, part):
