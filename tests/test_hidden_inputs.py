@@ -198,3 +198,13 @@ def test_a_cell_after_the_tests_shows_only_the_students_own_inputs_and_is_cut(le
     assert shown[None] == ["0.05", "0.05"]
     assert shown[SEEDS[0]] != shown[None] and shown[SEEDS[1]] != shown[None] and shown[SEEDS[0]] != shown[SEEDS[1]]
     assert last_error(verify_notebook(leaking_notebook, seed=SEEDS[0])) == last_error(results[SEEDS[0]])
+
+
+def test_a_long_cell_error_is_cut_in_the_autograded_notebook():
+    from autograder.nbgrader_adapter import _error_outputs
+    [output] = _error_outputs("RuntimeError: SEEN " + "x" * 10000)
+    assert output.ename == "RuntimeError" and output.evalue.startswith("SEEN x")
+    for text in (output.evalue, *output.traceback):
+        assert text.endswith("（已截断）") and len(text) < MAX_MESSAGE + 50
+    [short] = _error_outputs("ValueError: bad")
+    assert short.evalue == "bad" and "已截断" not in "".join(short.traceback)
