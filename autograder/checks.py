@@ -508,7 +508,8 @@ def _compare_last_loss(actual, expected):
     def consistent(value):
         last, returned = value
         try:
-            return last is not None and np.ndim(last) == 0 and float(last) == float(returned)
+            return (last is not None and np.ndim(last) == 0
+                    and _difference(float(last), float(returned), 0.0, scale=0.0) is None)
         except (TypeError, ValueError):
             return False
     if consistent(expected.value) == consistent(actual.value):
