@@ -23,7 +23,8 @@ the notebook nbgrader has sanitized. How the cells are verified:
    when allowed) runs the cells one by one under IPython with NBGRADER_EXECUTION=verify, each with
    cell_timeout; an exception in a cell is recorded and execution goes on.
 3. Each check of autograder.checks runs here against a Remote proxy of the sandbox's
-   names, with check_timeout seconds: passing earns the cell's points, an AssertionError
+   names, on the inputs of the student's seed (none: the fixed inputs), with
+   check_timeout seconds: passing earns the cell's points, an AssertionError
    earns 0 with its message; a checks.CheckFailure that names a known mistake of the
    catalogue (autograder/catalogue.py) records its id in mistakes.
 4. If the sandbox dies (os._exit, a hang that ignores interruption, wall_time exceeded),
