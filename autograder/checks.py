@@ -13,8 +13,8 @@ this interpreter) or an ``autograder.sandbox.interface.Student`` such as
 (autograder.verify grades that way, so that no check shares an interpreter with the
 student's code).
 
-How a check judges: by behaviour. A check is a scenario -- a fixed series of calls on fixed,
-seeded inputs (float32 and float64) -- that records what it observes: the values a call
+How a check judges: by behaviour. A check is a scenario -- a fixed series of calls on
+seeded random inputs (float32 and float64) -- that records what it observes: the values a call
 returned, the gradients a layer exposes (dW, db), the parameters after each of several
 optimizer steps (non-default hyper-parameters and the defaults, state carried across
 steps), whether an input was left unchanged, whether parameters were updated in place. The
@@ -25,6 +25,20 @@ the first optimizer step that diverged). Nothing else is graded: an optimizer th
 its state in another convention (v with the opposite sign, v without the learning rate)
 earns full points when its parameters follow the same trajectory; the state attributes the
 text names are read only, after a failure, to add a hint.
+
+The inputs: without a seed (the notebook's own hidden-test cells) they are fixed; `grade`
+gives each check the student's seed (autograder/course_secret.py: from a course secret
+and the student id), from which the scenario draws its arrays and the optimizers'
+non-default hyper-parameters (moved within HYPER_FACTORS of parts.py's values). The same
+student always gets the same inputs; another student gets others, so what one student's
+code learns about them (and shows in its own output) tells nobody else anything.
+
+Numbers that are not finite: no comparison takes NaN for NaN (_difference). An
+observation holding a NaN or inf ends the scenario with its own message (the reference's
+observations are finite on the check's inputs); a catalogued mistake matches it only when
+it ended at the same observation with NaN or inf in the same places, the way a mistake
+that raises matches only the same exception at the same call. Arrays read from the
+student's code are checked (structure, finite) before the reference runs at them.
 
 A check reads only the name it grades (check_affine reads Affine, check_adam reads Adam,
 ...), so a mistake costs points only in its own part and in the parts that use it
@@ -77,7 +91,7 @@ log = logging.getLogger(__name__)
 
 DTYPES = (np.float64, np.float32)
 # Relative tolerance per dtype, applied to a scale that includes the largest value of the
-# compared array (see _max_error): a different but exact way of computing (np.maximum,
+# compared array (see _difference): a different but exact way of computing (np.maximum,
 # einsum, in-place state updates, another state convention) passes, a wrong formula does not.
 RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 INIT_RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
@@ -89,8 +103,18 @@ SCALE_FLOOR = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-6}
 GRADCHECK_TOL = {"layer": 1e-7, "network": 1e-6}
 OPTIMIZER_STEPS = 6
 # The state of numpy's global generator each call of initialize_parameters starts from,
-# so that a function that forgets to seed gives the same numbers in every run.
+# so that a function that forgets to seed gives the same numbers in every run (without a
+# seed; with one, the state is drawn from it).
 GLOBAL_SEED = 12345
+# Each scenario's stream of random inputs: alone (no seed) it gives the fixed inputs of the
+# notebook's own hidden-test cells; with a seed, [stream, seed] seeds the Generator.
+STREAMS = {"LeakyRelu": 20240601, "Affine": 20240602, "ThreeLayerNet": 20240603, "optimizer": 20240604}
+# How a seed moves the optimizers' non-default hyper-parameters of parts.py: learning_rate
+# and epsilon by a factor from these ranges, each beta by a factor on 1 - beta. Within them
+# every catalogued mistake stays distinguishable: beta1 (0.75-0.85) never meets beta2
+# (0.875-0.925), no beta comes near 0.5, epsilon stays far from the constants a mistake
+# writes in its place (1e-7, 1e-8) and large enough to matter for the smallest gradients.
+HYPER_FACTORS = {"learning_rate": (0.6, 1.5), "epsilon": (0.5, 2.0), "beta": (0.75, 1.25)}
 
 
 class CheckFailure(AssertionError):
@@ -211,6 +235,25 @@ class _Obs:
     options: dict = field(default_factory=dict)
 
 
+def _label(kind, what, path):
+    """How a message names the value at path (keys, as _first_nonfinite gives them) inside
+    an observation of kind whose what is what."""
+    key = path[0] if path else ""
+    if kind == "numeric":
+        return what.format(key=key).rstrip()
+    if kind == "init":
+        return f"{what} 返回的 {key}"
+    if kind == "structure":
+        return f"{what} 的 params['{key}']"
+    if kind == "params":
+        return f"{what}['{key}']"
+    if kind == "unchanged":
+        return f"调用 {what} 之后，传入的 {key}"
+    if kind == "last_loss":
+        return "lastLayer.loss" if key == 0 else f"{what} 的返回值"
+    return what
+
+
 class _Record:
     """What a scenario observed on one code: items (_Obs in order), stop (the _Stop that
     ended it early, or None), given (what later runs need from this one: the network's
@@ -220,6 +263,17 @@ class _Record:
         self.items, self.stop, self.given = [], None, {}
 
     def add(self, kind, what, where, value, **options):
+        """Records an observation; one that holds a NaN or inf (in value, or in the
+        numerical gradient of a "numeric" one) ends the scenario there instead: the
+        reference's are finite, and no comparison of values ever takes NaN for NaN."""
+        if kind != "state":
+            for observed, label_path in ((value, None), (options.get("numeric") if kind == "numeric" else None, "numeric")):
+                found = _first_nonfinite(observed)
+                if found:
+                    label = _label(kind, what, found[0])
+                    if label_path:
+                        label = f"由 forward 的输出差分得到的数值梯度（用来检查 {label}）"
+                    raise _nonfinite_stop(found, label, where, (kind, what, where, label_path))
         self.items.append(_Obs(kind, what, where, value, options))
 
 
@@ -235,30 +289,64 @@ def _call_text(name, args=(), kwargs=None):
     return f"{name}({', '.join(parts)})"
 
 
-def _max_error(actual, expected, rtol, scale=None):
-    """Largest |actual - expected| if some element is off by more than rtol * scale, else None.
+def _difference(actual, expected, rtol, scale=None):
+    """The one comparison of numbers in the checks: None when actual is within rtol * scale
+    of expected elementwise, else the largest |actual - expected|, which is inf when either
+    side holds a NaN or inf (a non-finite number equals nothing, not even NaN).
 
-    scale defaults to |expected| + max|expected| (elementwise; max|expected| at least
-    SCALE_FLOOR of expected's dtype): rounding differences of an equivalent computation are
-    far below rtol of the array's largest value. Elements
-    that are not finite in expected must be the same (nan for nan, inf for inf) in actual.
+    actual, expected: arrays of the same shape, or numbers. scale defaults to
+    |expected| + max|expected| (elementwise; max|expected| at least SCALE_FLOOR of
+    expected's dtype): rounding differences of an equivalent computation are far below
+    rtol of the array's largest value.
     """
     floor = SCALE_FLOOR.get(np.asarray(expected).dtype, 0.0)
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
-    finite = np.isfinite(e)
-    if not np.all(finite):
-        if not np.array_equal(a[~finite], e[~finite], equal_nan=True):
-            return float("inf")
-        a, e = a[finite], e[finite]
-        if scale is not None:
-            scale = np.broadcast_to(scale, finite.shape)[finite]
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
+        return float("inf")
     if scale is None:
         scale = np.abs(e) + max(np.max(np.abs(e), initial=0.0), floor)
     error = np.abs(a - e)
     if np.all(error <= rtol * scale):
         return None
     return float(np.max(error))
+
+
+def _first_nonfinite(value, path=()):
+    """(path, index, number, positions) of the first NaN or inf in value -- an array, a
+    number, or a dict / list / tuple of those; path: the keys leading to it; index: its
+    position in its array (() for a number); positions: the flat indices of every non-finite
+    element of that array -- or None when every number in value is finite."""
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+            bad = ~np.isfinite(value)
+            if np.any(bad):
+                index = tuple(int(i) for i in np.argwhere(bad)[0])
+                return path, index, value[index], tuple(int(i) for i in np.flatnonzero(bad))
+        elif (isinstance(value, (float, complex, np.floating, np.complexfloating))
+              and not np.isfinite(value)):
+            return path, (), value, (0,)
+        return None
+    for key, item in items:
+        found = _first_nonfinite(item, (*path, key))
+        if found:
+            return found
+    return None
+
+
+def _nonfinite_stop(found, label, where, key):
+    """The _Stop for a NaN or inf (found: what _first_nonfinite returned) in the value label
+    names; key identifies the observation (a mistake matches only a stop at the same one)."""
+    _, index, number, positions = found
+    at = f"（第一个在位置 {index}）" if index != () else ""
+    where = f"（{where}）" if where else ""
+    return _Stop(f"{label} 中出现 NaN 或 inf{at}：值为 {number}{where}，而参考实现在这里得到的都是有限的数。"
+                 "请检查是否有除以 0、对负数开方、log(0) 或数值溢出。",
+                 ("non-finite", *key, tuple(found[0]), positions))
 
 
 def _array_difference(actual, expected, what, where, rtol=None, scale=None, hint="", shape_hint="",
@@ -276,16 +364,17 @@ def _array_difference(actual, expected, what, where, rtol=None, scale=None, hint
     if actual.dtype != expected.dtype:
         return differs(f"{what}：dtype 应为 {_dtype_name(expected.dtype)}，实际为 {_dtype_name(actual.dtype)}"
                        f"（{where}）。", "输入是什么 dtype，结果就应该保持什么 dtype。")
-    if not np.all(np.isfinite(actual)) and np.all(np.isfinite(expected)):
-        return differs(f"{what}：出现了 nan 或 inf（{where}）。")
-    error = _max_error(actual, expected, RTOL.get(expected.dtype, 1e-10) if rtol is None else rtol, scale)
+    found = _first_nonfinite(actual)
+    if found:
+        return differs(_nonfinite_stop(found, what, where, ()).message, "")
+    error = _difference(actual, expected, RTOL.get(expected.dtype, 1e-10) if rtol is None else rtol, scale)
     if error is not None:
         return differs(f"{what}：数值不正确（{where}；最大绝对误差 {error:.3g}）。")
     return None
 
 
 def _same_value(a, b):
-    """a and b hold the same values (arrays within float32 rounding; nan equals nan)."""
+    """a and b hold the same values (arrays within float32 rounding; NaN equals nothing)."""
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         return set(a) == set(b) and all(_same_value(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -297,21 +386,21 @@ def _same_value(a, b):
             return False
         if a.dtype.kind not in "fc":
             return np.array_equal(a, b)
-        return _max_error(a, b, RTOL.get(b.dtype, 1e-10)) is None
+        return _difference(a, b, RTOL.get(b.dtype, 1e-10)) is None
     try:
         if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
-            return _max_error(a, b, 1e-10) is None
+            return _difference(a, b, 1e-10) is None
         return bool(a == b)
     except Exception:
         return False
 
 
 def _identical(a, b):
-    """Exactly the same arrays (a dict of named arrays, or one array)."""
+    """Exactly the same arrays (a dict of named arrays, or one array), every number finite."""
     if isinstance(b, Mapping):
         return isinstance(a, Mapping) and set(a) == set(b) and all(_identical(a[k], b[k]) for k in b)
     return (isinstance(a, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
-            and np.array_equal(a, b, equal_nan=True))
+            and _difference(a, b, 0.0, scale=0.0) is None)
 
 
 def _compare_array(actual, expected):
@@ -345,10 +434,9 @@ def _compare_scalar(actual, expected):
     except Exception:
         return f"{what} 应该返回一个数，实际得到 {type(actual.value).__name__}（{where}）。", ""
     want = float(expected.value)
-    if np.isnan(want) and np.isnan(value):
-        return None
-    if not abs(value - want) <= rtol * (abs(want) + 1e-12):
-        return f"{what}：值不正确（{where}；得到 {value:.6g}，误差 {abs(value - want):.3g}）。", ""
+    error = _difference(value, want, rtol, scale=abs(want) + 1e-12)
+    if error is not None:
+        return f"{what}：值不正确（{where}；得到 {value:.6g}，误差 {error:.3g}）。", ""
     return None
 
 
@@ -363,7 +451,8 @@ def _compare_numeric(actual, expected):
             value, numeric = {"": value}, {"": numeric}
         if not isinstance(value, Mapping) or set(value) != set(numeric):
             return {"": float("inf")}
-        return {k: (rel_error(value[k], numeric[k]) if np.shape(value[k]) == np.shape(numeric[k])
+        return {k: (rel_error(value[k], numeric[k])
+                    if np.shape(value[k]) == np.shape(numeric[k]) and _first_nonfinite((value[k], numeric[k])) is None
                     else float("inf")) for k in numeric}
 
     expected_errors = errors(expected)
@@ -419,7 +508,8 @@ def _compare_last_loss(actual, expected):
     def consistent(value):
         last, returned = value
         try:
-            return last is not None and np.ndim(last) == 0 and float(last) == float(returned)
+            return (last is not None and np.ndim(last) == 0
+                    and _difference(float(last), float(returned), 0.0, scale=0.0) is None)
         except (TypeError, ValueError):
             return False
     if consistent(expected.value) == consistent(actual.value):
@@ -435,8 +525,8 @@ def _compare_params(actual, expected):
     got, want = actual.value, expected.value
     before, expected_before = actual.options["before"], expected.options["before"]
     for key in want:
-        moved = not np.array_equal(want[key], expected_before[key], equal_nan=True)
-        if moved and np.array_equal(got[key], before[key], equal_nan=True):
+        moved = not _identical(want[key], expected_before[key])
+        if moved and _identical(got[key], before[key]):
             return (f"参数没有原地更新（请使用 -= ）：{name}.update 之后，传入的 params['{key}'] 这个数组没有改变"
                     f"（{where}）。",
                     "写成 params[key] = params[key] - ... 会让字典指向一个新数组，而网络的各层持有原来的数组，"
@@ -466,7 +556,7 @@ def _first_difference(student, expected):
         difference = _COMPARE[want.kind](student.items[i], want)
         if difference:
             return difference[0], difference[1], None, want
-    if student.stop is not None and expected.stop is None:
+    if student.stop is not None:  # even where the expected code stopped too
         return student.stop.message, "", student.stop.cause, None
     return None
 
@@ -482,9 +572,10 @@ def _matches(student, other):
 
 
 # --------------------------------------------------------------------------------------
-# Scenarios: what each check does. scenario(code, record, part, given, **options) calls the
-# code under test and records what it observes; given holds what the student's run
-# recorded in record.given (the network's parameters), for the runs of the expected codes.
+# Scenarios: what each check does. scenario(code, record, part, given, seed, **options)
+# calls the code under test and records what it observes; given holds what the student's
+# run recorded in record.given (the network's parameters), for the runs of the expected
+# codes; seed chooses the random inputs (None: the fixed ones).
 # --------------------------------------------------------------------------------------
 
 def _away_from_zero(rng, shape):
@@ -492,26 +583,46 @@ def _away_from_zero(rng, shape):
     return rng.uniform(0.1, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
-def _initialize_parameters_scenario(code, record, part, given):
+def _inputs_rng(stream, seed):
+    """The Generator of a scenario's random inputs: stream (STREAMS) alone without a seed,
+    stream and seed (a non-negative int, the student's) with one."""
+    return np.random.default_rng(stream if seed is None else [stream, seed])
+
+
+def _hyper_params(part, rng, seed):
+    """The optimizer part's non-default hyper-parameters: parts.py's without a seed, else
+    each moved by a factor drawn from rng within HYPER_FACTORS (3 significant digits)."""
+    if seed is None:
+        return dict(part.hyper_params)
+    moved = {}
+    for name, value in part.hyper_params.items():
+        is_beta = name.startswith("beta")
+        factor = rng.uniform(*HYPER_FACTORS["beta" if is_beta else name])
+        moved[name] = float(f"{(1 - (1 - value) * factor) if is_beta else value * factor:.3g}")
+    return moved
+
+
+def _initialize_parameters_scenario(code, record, part, given, seed):
     """Several sizes, scales and dtypes (float32 by default, float64 on request); each call
     starts from the same state of numpy's global generator."""
     initialize_parameters = code.lookup(part.name)
+    global_seed = GLOBAL_SEED if seed is None else int(_inputs_rng(GLOBAL_SEED, seed).integers(2, 2**32))
     cases = [((5, 4, 3, 0.5), None), ((784, 300, 10, 0.01), None),
              ((5, 4, 3, 0.5), np.float64), ((6, 2, 7, 0.1), np.float32)]
     for args, dtype in cases:
         kwargs = {} if dtype is None else {"dtype": dtype}
         call = _call_text(part.name, args, kwargs)
-        code.seed_global_random(GLOBAL_SEED)
+        code.seed_global_random(global_seed)
         params = code.get(code.call(call, initialize_parameters, *args, **kwargs), f"{call} 的返回值")
         record.add("init", call, f"dtype {_dtype_name(dtype or np.float32)}", params)
 
 
-def _leaky_relu_scenario(code, record, part, given):
+def _leaky_relu_scenario(code, record, part, given, seed):
     """forward and backward on several shapes in float32 and float64 (one layer object
     reused, as in a network), inputs unchanged, and backward against a numerical gradient of
     forward in float64. Inputs are never exactly 0 (either convention is fine)."""
     LeakyRelu = code.lookup(part.name)
-    rng = np.random.default_rng(20240601)
+    rng = _inputs_rng(STREAMS["LeakyRelu"], seed)
     layer = code.call("LeakyRelu()", LeakyRelu)
     for shape in [(4, 5), (3, 2, 4), (7,)]:
         for dtype in DTYPES:
@@ -545,12 +656,12 @@ def _leaky_relu_scenario(code, record, part, given):
                numeric=numerical_gradient_array(forward, x, dout), tol=GRADCHECK_TOL["layer"])
 
 
-def _affine_scenario(code, record, part, given):
+def _affine_scenario(code, record, part, given, seed):
     """forward (out), backward (dx, dW, db) for 2-D and 3-D inputs in float32 and float64,
     inputs (x, W, b, dout) unchanged, and dx, dW, db against numerical gradients of forward
     in float64."""
     Affine = code.lookup(part.name)
-    rng = np.random.default_rng(20240602)
+    rng = _inputs_rng(STREAMS["Affine"], seed)
     # (x shape, M): D != M and N != M, so that a transposed dW or a sum over the wrong
     # axis changes the shape.
     for x_shape, M in [((5, 4), 3), ((3, 2, 2), 5), ((1, 6), 2)]:
@@ -622,13 +733,25 @@ def _reference_network(params, sizes, dtype):
     return net
 
 
-def _network_scenario(code, record, part, given):
+def _reference_input(params, like, call):
+    """params (a dict of arrays read from the student's code) checked before it becomes an
+    input of the reference: the keys, shapes and dtypes of like, every number finite. Returns
+    params, or raises a _Stop."""
+    if _compare_structure(_Obs("structure", call, "", params), _Obs("structure", call, "", like)):
+        raise _Stop("params 的结构不对，无法继续检查。", ("structure", call))
+    found = _first_nonfinite(params)
+    if found:
+        raise _nonfinite_stop(found, _label("structure", call, found[0]), "", ("input", call))
+    return params
+
+
+def _network_scenario(code, record, part, given, seed):
     """The network (with the layers and initialize_parameters it uses) at the parameters of
     the student's network: predict, loss (one-hot and index labels), lastLayer.loss,
     gradient (and against a numerical gradient of the exact cross-entropy), accuracy, float32
     kept; then params updated in place (as an optimizer does) must change predict."""
     ThreeLayerNet = code.lookup(part.name)
-    rng = np.random.default_rng(20240603)
+    rng = _inputs_rng(STREAMS["ThreeLayerNet"], seed)
     sizes, n = (7, 6, 4), 5
     for dtype in DTYPES:
         kwargs = {"weight_init_std": 0.5, "dtype": dtype}
@@ -638,8 +761,7 @@ def _network_scenario(code, record, part, given):
         own = code.get(params, f"{call} 的 params")
         structure = reference.initialize_parameters(*sizes, 0.5, dtype)
         record.add("structure", call, "", own)
-        if _compare_structure(_Obs("structure", call, "", own), _Obs("structure", call, "", structure)):
-            raise _Stop("params 的结构不对，无法继续检查。", ("structure", call))
+        own = _reference_input(own, structure, call)
         if dtype in given:  # an expected code: evaluated at the student's parameters
             for key, value in code.local(net).params.items():
                 value[...] = given[dtype][key]
@@ -735,12 +857,13 @@ def _optimizer_problem(rng, dtype):
     return params, grads
 
 
-def _optimizer_runs(part):
+def _optimizer_runs(part, rng, seed):
     """[(dtype, hyper-parameters)] of the optimizer scenario's runs."""
-    return [(dtype, hyper_params) for dtype in DTYPES for hyper_params in (part.hyper_params, {})]
+    hyper_params = _hyper_params(part, rng, seed)
+    return [(dtype, chosen) for dtype in DTYPES for chosen in (hyper_params, {})]
 
 
-def _optimizer_scenario(code, record, part, given, state_at=None):
+def _optimizer_scenario(code, record, part, given, seed, state_at=None):
     """OPTIMIZER_STEPS updates of one optimizer per run (float64 and float32; the part's
     non-default hyper-parameters and the defaults): after every step, the gradients given
     so far unchanged, and the parameters as the grader observes them (in place, values).
@@ -748,9 +871,9 @@ def _optimizer_scenario(code, record, part, given, state_at=None):
     names (for a hint)."""
     name = part.name
     cls = code.lookup(name)
-    rng = np.random.default_rng(20240604)
+    rng = _inputs_rng(STREAMS["optimizer"], seed)
     hint = f"请对照课文中 {name} 的公式逐项检查 update（状态的更新、参数的更新、超参数的位置）。"
-    for run, (dtype, hyper_params) in enumerate(_optimizer_runs(part)):
+    for run, (dtype, hyper_params) in enumerate(_optimizer_runs(part, rng, seed)):
         params0, grads_sequence = _optimizer_problem(rng, dtype)
         hp_text = ", ".join(f"{k}={v}" for k, v in hyper_params.items()) or "默认超参数"
         optimizer = code.call(_call_text(name, (), hyper_params), cls, **hyper_params)
@@ -806,11 +929,12 @@ def _scenario(part):
 # Running a check: the student's record against the reference's; naming the mistake
 # --------------------------------------------------------------------------------------
 
-def _record(scenario, ns, part, given=None, **options):
-    """The record of scenario on the code of ns (a mapping or a Student)."""
+def _record(scenario, ns, part, given=None, seed=None, **options):
+    """The record of scenario on the code of ns (a mapping or a Student), on the inputs of
+    seed (None: the fixed inputs)."""
     record = _Record()
     try:
-        scenario(_Code(ns), record, part, given or {}, **options)
+        scenario(_Code(ns), record, part, given or {}, seed, **options)
     except _Stop as stop:
         record.stop = stop
     return record
@@ -820,20 +944,20 @@ def _reference_namespace():
     return {"np": np, **{name: getattr(reference, name) for name in reference.__all__}}
 
 
-@lru_cache(maxsize=None)
-def _reference_record(grade_id):
+@lru_cache(maxsize=64)
+def _reference_record(grade_id, seed):
     """The reference's record of a part whose scenario needs nothing from the student's."""
     part = PARTS[grade_id]
-    return _record(_scenario(part), _reference_namespace(), part)
+    return _record(_scenario(part), _reference_namespace(), part, seed=seed)
 
 
-def _expected_record(part, student):
+def _expected_record(part, student, seed):
     if student.given:
-        return _record(_scenario(part), _reference_namespace(), part, student.given)
-    return _reference_record(part.grade_id)
+        return _record(_scenario(part), _reference_namespace(), part, student.given, seed)
+    return _reference_record(part.grade_id, seed)
 
 
-def _diagnose(part, student):
+def _diagnose(part, student, seed):
     """(the catalogue entry the student's record matches, where text) or (None, "")."""
     from autograder import catalogue
     scenario = _scenario(part)
@@ -845,7 +969,7 @@ def _diagnose(part, student):
         try:
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # mistakes divide by zero, overflow, ...
-                record = _record(scenario, catalogue.namespace(entry), part, student.given)
+                record = _record(scenario, catalogue.namespace(entry), part, student.given, seed)
             if _matches(student, record):
                 return entry, where
         except Exception:  # a problem of the catalogue must not change a verdict
@@ -853,14 +977,14 @@ def _diagnose(part, student):
     return None, ""
 
 
-def _state_hint(ns, part, failed):
+def _state_hint(ns, part, failed, seed):
     """For an optimizer whose parameters differ from the reference's at a step: how its
     state attributes at that step compare with the text's (a hint; never graded)."""
     if part.kind != "optimizer" or failed is None or failed.kind != "params" or not part.state:
         return ""
     at = (failed.options["run"], failed.options["step"])
-    student = _record(_optimizer_scenario, ns, part, state_at=at)
-    expected = _record(_optimizer_scenario, _reference_namespace(), part, state_at=at)
+    student = _record(_optimizer_scenario, ns, part, seed=seed, state_at=at)
+    expected = _record(_optimizer_scenario, _reference_namespace(), part, seed=seed, state_at=at)
     if not (student.items and student.items[-1].kind == "state"):
         return ""
     got, want = student.items[-1].value, expected.items[-1].value
@@ -888,25 +1012,28 @@ def _state_hint(ns, part, failed):
 
 def _same_value_loosely(a, b):
     return (isinstance(a, np.ndarray) and a.shape == b.shape
-            and _max_error(a, b, 1e-4, np.abs(b) + np.max(np.abs(b), initial=0.0) + 1e-12) is None)
+            and _difference(a, b, 1e-4, np.abs(b) + np.max(np.abs(b), initial=0.0) + 1e-12) is None)
 
 
-def check_part(ns, part):
-    """Runs the check of part (a parts.Part) on ns; raises CheckFailure when it fails."""
+def check_part(ns, part, seed=None):
+    """Runs the check of part (a parts.Part) on ns; raises CheckFailure when it fails.
+    seed (a non-negative int, from autograder.course_secret.student_seed): the check's
+    random inputs and non-default hyper-parameters are drawn from it, the same for the same
+    seed; None: the fixed inputs (the notebook's own hidden-test cells, the tests)."""
     saved = np.random.get_state()  # the scenarios seed numpy's global generator
     try:
         scenario = _scenario(part)
-        student = _record(scenario, ns, part)
-        found = _first_difference(student, _expected_record(part, student))
+        student = _record(scenario, ns, part, seed=seed)
+        found = _first_difference(student, _expected_record(part, student, seed))
         if found is None:
             return
         fact, hint, cause, failed = found
-        mistake, where = _diagnose(part, student)
+        mistake, where = _diagnose(part, student, seed)
         fact = fact if fact.endswith(("。", "）", "：")) else fact + "。"
         if mistake is not None:
             message = fact + mistake.diagnosis(where)
         else:
-            message = fact + hint + _state_hint(ns, part, failed)
+            message = fact + hint + _state_hint(ns, part, failed, seed)
     finally:
         np.random.set_state(saved)
     raise CheckFailure(message, mistake.id if mistake is not None else None) from cause
@@ -948,10 +1075,10 @@ _DOCS = {
 def _public_check(part):
     grade_id = part.grade_id
 
-    def check(ns):
+    def check(ns, seed=None):
         __tracebackhide__ = True  # noqa: F841  (read by IPython)
         try:
-            check_part(ns, PARTS[grade_id])
+            check_part(ns, PARTS[grade_id], seed)
             return
         except AssertionError as failure:
             message, mistake = str(failure), getattr(failure, "mistake", None)

@@ -39,7 +39,7 @@ from sqlalchemy.exc import SAWarning
 from autograder.course import ASSIGNMENT, DATA_DIR, ROOT
 from autograder.feedback_page import cells as feedback_cells
 from autograder.parts import TEST_CELLS
-from autograder.verify import read_cells, verify_cells, NotANotebook, VerifiedResult
+from autograder.verify import _clip, read_cells, verify_cells, NotANotebook, VerifiedResult
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 DB_BUSY_TIMEOUT = 60  # seconds a gradebook writer waits for SQLite's lock (parallel workers)
@@ -64,6 +64,9 @@ def _verdict_outputs(grade_id, score, message):
 
 
 def _error_outputs(error):
+    """The outputs of a student's cell that raised: error ("Type: text") cut to
+    verify.MAX_MESSAGE characters, so a long dump cannot fill the feedback page."""
+    error = _clip(error)
     ename, _, evalue = error.partition(": ")
     return [new_output("error", ename=ename or "Error", evalue=evalue,
                        traceback=[f"评分时这个单元格出错：{error}"])]
@@ -274,11 +277,17 @@ class Course:
 
     def autograde(self, student, options):
         """Autogrades student's submission through nbgrader with SandboxExecute (see the
-        module docstring). options: keyword arguments of autograder.verify.verify_cells.
-        Returns the VerifiedResult; a file that is not a notebook gets record_zero."""
+        module docstring). options: keyword arguments of autograder.verify.verify_cells
+        but seed, which is the student's (autograder/course_secret.py: from the course's
+        secret, made on first use, and the student id). Returns the VerifiedResult; a file
+        that is not a notebook gets record_zero."""
         from nbgrader.converters import Autograde
         from nbgrader.preprocessors import Execute
         from nbgrader.utils import capture_log, temp_attrs
+
+        from autograder.course_secret import course_secret, student_seed
+
+        options = dict(options, seed=student_seed(course_secret(self.root), student))
 
         try:
             read_cells(self.submission_path(student).read_bytes())

@@ -16,6 +16,8 @@ uses           grade ids of the parts whose names this part's code calls (the ne
                the student's initialize_parameters and layers): a mistake there may cost
                points here too, and is named here too
 hyper_params   optimizers: the non-default hyper-parameters the check runs besides the defaults
+               (with a student's seed, `grade` moves each within checks.HYPER_FACTORS of its value
+               here; this table stays the one place that holds them)
 state          optimizers: the state attributes the text names (read for hints only, never
                graded: any state that gives the same parameters earns the points)
 

@@ -23,7 +23,8 @@ the notebook nbgrader has sanitized. How the cells are verified:
    when allowed) runs the cells one by one under IPython with NBGRADER_EXECUTION=verify, each with
    cell_timeout; an exception in a cell is recorded and execution goes on.
 3. Each check of autograder.checks runs here against a Remote proxy of the sandbox's
-   names, with check_timeout seconds: passing earns the cell's points, an AssertionError
+   names, on the inputs of the student's seed (none: the fixed inputs), with
+   check_timeout seconds: passing earns the cell's points, an AssertionError
    earns 0 with its message; a checks.CheckFailure that names a known mistake of the
    catalogue (autograder/catalogue.py) records its id in mistakes.
 4. If the sandbox dies (os._exit, a hang that ignores interruption, wall_time exceeded),
@@ -218,7 +219,9 @@ def _plan(cells, run_training):
 # --------------------------------------------------------------------------------------
 
 def _clip(text):
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "……"
+    """text cut to MAX_MESSAGE characters, with a note when it is that long: then it was
+    cut, here or already in the sandbox (which cuts a cell's error to the same length)."""
+    return text if len(text) < MAX_MESSAGE else text[:MAX_MESSAGE] + "（已截断）"
 
 
 def _all_zero(reason, sandbox="", started=None):
@@ -263,14 +266,16 @@ def verify_notebook(notebook_path, **options):
 
 
 def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check_timeout=60,
-                 run_training=False, sandbox_mode=None, allow_weak=False):
+                 run_training=False, sandbox_mode=None, allow_weak=False, seed=None):
     """Grades code cells [(source, nbgrader metadata)] with the student's code in a sandbox.
 
     cell_timeout: seconds per code cell; wall_time: seconds for the whole verification;
     memory_mb: memory budget of the sandbox (sandbox/limits.py); check_timeout: seconds per check;
     run_training: also run the release's unmodified train/plot cells (slower, same
     scores); sandbox_mode: "auto" (default, or AUTOGRADER_SANDBOX), "bwrap", "weak";
-    allow_weak: run without bubblewrap when it is unavailable (a weaker sandbox).
+    allow_weak: run without bubblewrap when it is unavailable (a weaker sandbox); seed: the
+    student's seed of the checks' inputs (autograder/course_secret.py; None: the fixed
+    inputs). A cell's error is kept to MAX_MESSAGE characters.
     Raises SandboxUnavailable when no sandbox can start.
     """
     started = time.monotonic()
@@ -319,14 +324,14 @@ def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check
                     limits.append(Limit("memory", f"cell:{number}",
                                         f"第 {number} 个代码单元超过内存限制 {memory_mb} MB（MemoryError）"))
                 if error is not None:
-                    cell_errors.append((number, error))
+                    cell_errors.append((number, _clip(error)))
                 continue
 
             grade_id = step[1]
             try:
                 stop = _run_check(grade_id, remote, scores, messages, mistakes, cell_errors, cell_sources,
                                   min(time.monotonic() + check_timeout, wall_deadline),
-                                  wall_deadline, wall_time, check_timeout)
+                                  wall_deadline, wall_time, check_timeout, seed)
             finally:
                 timings["checks"] += time.monotonic() - step_started
             if stop:
@@ -349,14 +354,14 @@ def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check
 
 
 def _run_check(grade_id, remote, scores, messages, mistakes, cell_errors, cell_sources, deadline,
-               wall_deadline, wall_time, check_timeout):
-    """Runs one check against the sandbox; records its score, message and named mistake.
+               wall_deadline, wall_time, check_timeout, seed):
+    """Runs one check (on the inputs of seed) against the sandbox; records its score, message and named mistake.
     Returns a Limit when grading must stop (the sandbox is gone or the wall time is spent),
     else None."""
     remote.deadline = deadline
     stop = None
     try:
-        getattr(checks, PARTS[grade_id].check)(remote)
+        getattr(checks, PARTS[grade_id].check)(remote, seed)
         scores[grade_id], messages[grade_id] = float(TEST_CELLS[grade_id]), ""
     except AssertionError as e:
         if isinstance(e, checks.CheckFailure) and e.mistake:

@@ -47,8 +47,8 @@ EXPECTED_MESSAGES = {
     "network_predict_skips_last_layer": "ThreeLayerNet.predict",
     "network_loss_softmax_twice": "ThreeLayerNet.loss",
     "network_layer_copies_param": "layers['Affine2'].W 应该就是 params['W2'] 这个数组本身",
-    "adam_t_late": "出现了 nan 或 inf",
-    "adabelief_t_late": "出现了 nan 或 inf",
+    "adam_t_late": "中出现 NaN 或 inf",
+    "adabelief_t_late": "中出现 NaN 或 inf",
     **{m: "参数没有原地更新（请使用 -= ）" for m in MISTAKES if m.endswith("_out_of_place")},
 }
 
