@@ -9,6 +9,7 @@ and real student code.
 * A sandbox that fails to start costs one retry, never the later sandboxes of the process.
 """
 import csv
+import html
 import logging
 import os
 import stat
@@ -159,6 +160,8 @@ def test_grade_reports_memory_and_grades_the_next_submission(tmp_path, cgroup_me
                     or not c.source.lstrip().startswith(("run(", "plot_", "path_optimizers", "best ="))]
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr(f"hog_1_{ASSIGNMENT}.ipynb", nbformat.writes(hogging(600, 3)))
+        # zoe's last cell tries to make namespaces and shows what it got on her feedback page
+        honest.cells.append(nbformat.v4.new_code_cell(UNSHARE + "raise RuntimeError(f'NAMESPACES {unshared}')"))
         z.writestr(f"zoe_2_{ASSIGNMENT}.ipynb", nbformat.writes(honest))
     course = tmp_path / "course"
     result = subprocess.run([sys.executable, "-m", "autograder.grade", str(archive), "--course", str(course),
@@ -171,6 +174,9 @@ def test_grade_reports_memory_and_grades_the_next_submission(tmp_path, cgroup_me
     assert grades["hog"]["limits"].split() == ["memory@cell:1"] and float(grades["hog"]["total"]) == 0
     assert "1000 MB" in grades["hog"]["reasons"]
     assert float(grades["zoe"]["total"]) == 100 and grades["zoe"]["limits"] == ""
+    page = html.unescape((course / "feedback" / "zoe" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8"))
+    shown = page[page.index("NAMESPACES {'"):][:200]     # the error, not the cell's source
+    assert "'user'" in shown and "'net'" in shown and "made" not in shown, shown
 
 
 # --------------------------------------------------------------------------------------
