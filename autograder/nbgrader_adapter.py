@@ -20,6 +20,7 @@ data/mnist) and calls nbgrader's own Python API in this process:
     course.export(path)            nbgrader export (CSV of the gradebook)
     course.students()              the ids in the gradebook
     course.scores()                {student: {grade_id: score}} from the gradebook
+    course.totals()                {student: Totals} autograded and hand-graded points apart
 
 No student code runs in this process or in any process nbgrader starts: the only executor
 is the sandbox. Formgrader, manual grading, `nbgrader export`, `generate_feedback` and
@@ -31,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_output
@@ -385,6 +387,45 @@ class Course:
                 result[student.id] = {grade.name: float(grade.score or 0.0) for grade in notebook.grades
                                       if grade.name in TEST_CELLS}
             return result
+
+    def totals(self):
+        """{student: Totals} of every student with a submission of the assignment in the
+        gradebook: the autograded test cells and the hand-graded cells (written answers,
+        formgrader) summed apart, each cell's score as nbgrader counts it (a manual score
+        replaces the automatic one)."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        if not (self.root / "gradebook.db").exists():
+            return {}
+        with Gradebook(self.db_url) as gradebook:
+            result = {}
+            for student in gradebook.students:
+                try:
+                    notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student.id)
+                except MissingEntry:
+                    continue
+                auto = hand = hand_max = 0.0
+                pending = 0
+                for grade in notebook.grades:
+                    if grade.name in TEST_CELLS:
+                        auto += float(grade.score or 0.0)
+                    else:
+                        hand += float(grade.score or 0.0)
+                        hand_max += float(grade.max_score or 0.0)
+                        pending += grade.manual_score is None
+                result[student.id] = Totals(auto, hand, hand_max, pending)
+            return result
+
+
+@dataclass(frozen=True)
+class Totals:
+    """One student's points in the gradebook: autograded (the test cells), hand_graded (the
+    written answers as graded in formgrader), hand_max (their maximum), pending (how many of
+    those cells have no score from the teacher yet: they count 0)."""
+    autograded: float
+    hand_graded: float
+    hand_max: float
+    pending: int
 
 
 def hand_graded(course_root):
