@@ -8,12 +8,14 @@ export MPLBACKEND := Agg
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 
-.PHONY: help venv test test-fast demo grade compare release figures bench reproduce lab lock clean student-kit challenge hub
+.PHONY: help venv test test-fast demo grade export similarity compare release figures bench reproduce lab lock clean student-kit challenge hub
 
 help:
 	@echo "make demo       release, autograde the example submissions, feedback, grades.csv, score table"
 	@echo "make test       run the whole test suite (sets up .venv first)"
 	@echo "make grade SUBMISSIONS=x.zip   grade a batch of submissions in parallel, verified in a sandbox"
+	@echo "make export FORMAT=canvas|moodle|csv [ROSTER=roster.csv]   the grade import file of the LMS"
+	@echo "make similarity similarity.html: pairs of students whose code regions are unusually alike"
 	@echo "make release    generate release/ from source/ with nbgrader"
 	@echo "make figures    redraw the figures of the course text"
 	@echo "make bench      time one training step (reference vs PyTorch when installed)"
@@ -52,6 +54,14 @@ grade: $(STAMP)
 	@sh scripts/system_packages.sh demo
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<zip or folder> [COURSE=grading] [WORKERS=N]"; exit 2; }
 	$(PY) -m autograder.grade "$(SUBMISSIONS)" --course "$(or $(COURSE),grading)" $(if $(WORKERS),--workers $(WORKERS))
+
+# make export FORMAT=canvas|moodle|csv [ROSTER=roster.csv] [COURSE=grading]   (grades into the LMS)
+export: $(STAMP)
+	$(PY) -m autograder.lms_export "$(or $(FORMAT),csv)" --course "$(or $(COURSE),grading)" $(if $(ROSTER),--roster "$(ROSTER)")
+
+# make similarity [COURSE=grading]   (similarity.html next to report.html; never changes a score)
+similarity: $(STAMP)
+	$(PY) -m autograder.similarity --course "$(or $(COURSE),grading)"
 
 compare: $(STAMP)
 	$(PY) -m autograder.experiments --schedule short --out results/compare

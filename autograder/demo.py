@@ -9,6 +9,8 @@
    grades.csv and report.html, with a progress bar.
 3. The aligned per-student, per-cell table, the named mistakes per part (as report.html
    counts them), and where the report and a feedback page are.
+4. The similarity page (autograder/similarity.py) next to the report: the examples are all
+   the reference solution with one part changed, so every pair is alike there.
 """
 import argparse
 import shutil
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import grade, report
+from autograder import grade, report, similarity
 from autograder.batch import MANIFEST, Manifest
 from autograder.course import ASSIGNMENT, RELEASE_DIR
 from autograder.examples import all_examples
@@ -68,8 +70,11 @@ def main(argv=None):
     print()
     print_mistake_counts(course)
     print()
+    similarity.main(["--course", str(course), "--top", "5"])
+    print()
     print(f"Demo finished in {time.monotonic() - start:.0f} s.")
     print(f"  Report:         {course / 'report.html'}")
+    print(f"  Similarity:     {course / 'similarity.html'}")
     for student in ("reference-solution", "bug-momentum-out-of-place"):
         print(f"  Feedback page:  {course / 'feedback' / student / ASSIGNMENT / (ASSIGNMENT + '.html')}")
     print(f"  Gradebook:      {course / 'gradebook.db'} (nbgrader formgrader / export work on it)")

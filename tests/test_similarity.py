@@ -218,3 +218,17 @@ def html_escaped(text):
 def test_the_whole_run_is_bounded_in_time(tmp_path):
     with pytest.raises(similarity.SimilarityError, match="more than"):
         similarity.compare_in_child({"a": "x = 1\n" * 10, "b": "y = 2\n" * 10}, "", 1e-9, 1)
+
+
+def test_odd_notebooks_give_no_code_and_never_fail(tmp_path):
+    cases = {"nested": b"[" * 100_000 + b"]" * 100_000, "garbage": b"\xff\xfe not json",
+             "odd_cells": json.dumps({"cells": [{"cell_type": "code", "source": [1, None, "x"]}, 7, None]}).encode(),
+             "many": nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+                 f"{similarity.START}\nx = 1\n{similarity.END}\n" * 300)])).encode()}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        code = similarity.student_code(name, tmp_path / name)
+        assert code.regions == (similarity.MAX_REGIONS if name == "many" else 0), name
+    assert "300 regions: only the first 200 compared" in similarity.student_code("many", tmp_path / "many").notes
+    (tmp_path / "link").symlink_to(tmp_path / "many")
+    assert similarity.student_code("link", tmp_path / "link").notes == ["no notebook"]
