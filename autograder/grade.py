@@ -3,7 +3,7 @@ sandbox, and write the scores into nbgrader's gradebook, feedback pages and a re
 
     grade SUBMISSIONS [--course grading] [--workers N] [--cell-timeout 60]
           [--wall-time 600] [--grader-time 300] [--memory-mb 2048] [--regexp REGEX] [--force]
-          [--allow-weak-sandbox]
+          [--only STUDENT ...] [--allow-weak-sandbox]
     python -m autograder.grade SUBMISSIONS ...
 
 SUBMISSIONS is a .zip of LMS downloads, a folder of them, or an nbgrader submitted/ tree,
@@ -107,6 +107,19 @@ def check_sandbox(allow_weak):
     return kind
 
 
+def only_students(wanted, submissions, ids):
+    """The ids of the students named by --only (each an id of the course or the raw id it was
+    made from, e.g. the name in the LMS download); GradeError for one without a submission in
+    the input."""
+    found = set()
+    for name in wanted:
+        student = name if name in submissions else ids.owners.get(name)
+        if student not in submissions:
+            raise GradeError(f"--only {name}: no submission of that student in the input")
+        found.add(student)
+    return found
+
+
 def status_line(result):
     """One line per graded submission for the progress log."""
     text = (f"  {result.student[:28]:<28}  {'-' if result.total is None else f'{result.total:g}':>5} / 100"
@@ -148,9 +161,16 @@ def run(args):
         # what a grade depends on: the assignment (source) and the limits; a change regrades all
         fingerprint = hashlib.sha256(json.dumps([source_digest, options, args.grader_time],
                                                 sort_keys=True).encode()).hexdigest()[:16]
-        pending = [s for s in submissions.values() if args.force or not manifest.is_current(s, fingerprint)]
-        print(f"{len(submissions)} submissions in {input_path}: {len(pending)} to grade, "
-              f"{len(submissions) - len(pending)} unchanged", flush=True)
+        only = only_students(args.only, submissions, ids) if args.only else None
+        if only is None:
+            pending = [s for s in submissions.values() if args.force or not manifest.is_current(s, fingerprint)]
+            print(f"{len(submissions)} submissions in {input_path}: {len(pending)} to grade, "
+                  f"{len(submissions) - len(pending)} unchanged", flush=True)
+        else:
+            pending = [submissions[student] for student in sorted(only)]
+            # the others keep their rows: only students graded before (and these) are reported
+            submissions = {k: v for k, v in submissions.items() if k in only or k in manifest.students}
+            print(f"--only: grading {', '.join(sorted(only))} again; nobody else's results change", flush=True)
         gradable = [s for s in pending if not s.problem]
         if pending:
             course.register_students([s.student for s in pending])
@@ -242,6 +262,10 @@ def parse_args(argv=None):
     parser.add_argument("--regexp", default=None,
                         help="named regexp with (?P<student_id>...) matched against the path of each top-level entry of the input")
     parser.add_argument("--force", action="store_true", help="grade every submission again")
+    parser.add_argument("--only", action="append", metavar="STUDENT", default=None,
+                        help="grade only this student again (an id of the course or its raw id, e.g. the name "
+                             "in the LMS download; repeat for several), changed or not; nobody else's results, "
+                             "feedback or gradebook rows are touched")
     parser.add_argument("--allow-weak-sandbox", action="store_true",
                         help="grade even without bubblewrap, in a weaker sandbox (a plain subprocess with "
                              "limits; no filesystem or network isolation); every page says so")

@@ -175,3 +175,41 @@ def test_a_roster_without_a_student_column_is_refused(tmp_path):
     roster.write_text("name,email\nAlice,a@example.edu\n", encoding="utf-8")
     result = run("autograder.lms_export", "canvas", "--course", tmp_path, "--roster", roster, cwd=tmp_path)
     assert result.returncode == 2 and "needs a 'student' column" in result.stderr
+
+
+@pytest.mark.slow
+def test_grade_only_regrades_one_student_and_leaves_everyone_elses_rows(course):
+    """`grade --only` (autograder/grade.py) on the same course, after the exports above."""
+    import hashlib
+    import json
+    folder, course_dir, _ = course
+
+    def state():
+        manifest = json.loads((course_dir / "grade_manifest.json").read_text())["students"]
+        with open(course_dir / "grades.csv", newline="", encoding="utf-8") as f:
+            rows = {row["student"]: row for row in csv.DictReader(f)}
+        files = {s: {kind: hashlib.sha256((course_dir / kind / s / ASSIGNMENT / name).read_bytes()).hexdigest()
+                     for kind, name in (("autograded", f"{ASSIGNMENT}.ipynb"), ("feedback", f"{ASSIGNMENT}.html"))}
+                 for s in ("alice", "bob", "carol")}
+        mtimes = {s: (course_dir / "autograded" / s / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").stat().st_mtime_ns
+                  for s in ("alice", "bob", "carol")}
+        return manifest, rows, files, mtimes
+
+    before = state()
+    export_before = read(course_dir / "lms_grades.csv")
+    result = run("autograder.grade", folder / "downloads.zip", "--course", course_dir, "--only", "bob",
+                 "--workers", 1, "--cell-timeout", 20, cwd=folder)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "--only: grading bob again" in result.stdout
+    after = state()
+    for student in ("alice", "carol"):
+        assert after[0][student] == before[0][student]
+        assert after[1][student] == before[1][student]
+        assert after[2][student] == before[2][student]
+        assert after[3][student] == before[3][student]
+    assert after[3]["bob"] > before[3]["bob"]                     # bob's notebook was graded again
+    assert after[1]["bob"]["total"] == before[1]["bob"]["total"]  # to the same score
+    assert run("autograder.lms_export", "csv", "--course", course_dir, cwd=folder).returncode == 0
+    assert read(course_dir / "lms_grades.csv") == export_before   # alice's hand grades are still there
+    refused = run("autograder.grade", folder / "downloads.zip", "--course", course_dir, "--only", "zoe", cwd=folder)
+    assert refused.returncode == 2 and "--only zoe: no submission" in refused.stderr
