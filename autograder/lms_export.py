@@ -39,7 +39,6 @@ by the student, is in Chinese.
 """
 import argparse
 import csv
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +47,7 @@ from autograder.course import ASSIGNMENT
 from autograder.nbgrader_adapter import Course, hand_graded
 from autograder.report import csv_text
 from autograder.result import MAX_POINTS
-from autograder.student_ids import REGISTRY
+from autograder.student_ids import REGISTRY, RegistryError, StudentIds
 
 FORMATS = ("canvas", "moodle", "csv")
 ROSTER_FIELDS = ("student", "name", "canvas_id", "sis_user_id", "sis_login_id", "section",
@@ -113,14 +112,19 @@ def read_roster(path):
     return rows
 
 
+def owners(course_dir):
+    """{raw id: id} of the course's student_ids.json ({} without one)."""
+    try:
+        return StudentIds.load(Path(course_dir) / REGISTRY).owners
+    except RegistryError as e:
+        raise ExportError(str(e)) from None
+
+
 def registry_roster(course_dir):
     """The roster made from student_ids.json: each raw id (the LMS download's name) as the
     name of its id."""
-    path = Path(course_dir) / REGISTRY
-    if not path.exists():
-        return []
-    owners = json.loads(path.read_text(encoding="utf-8")).get("owners", {})
-    return [{"student": student, "name": raw} for raw, student in sorted(owners.items(), key=lambda i: i[1])]
+    return [{"student": student, "name": raw} for raw, student in sorted(owners(course_dir).items(),
+                                                                         key=lambda i: i[1])]
 
 
 def export(course_dir, roster=None):
@@ -130,15 +134,13 @@ def export(course_dir, roster=None):
     if not (course_dir / "gradebook.db").exists():
         raise ExportError(f"{course_dir} has no gradebook.db: grade the submissions first (grade ... --course {course_dir})")
     totals = Course(course_dir).totals()
-    owners = {}
-    if (course_dir / REGISTRY).exists():
-        owners = json.loads((course_dir / REGISTRY).read_text(encoding="utf-8")).get("owners", {})
+    registry = owners(course_dir)
     hand_max = sum(hand_graded(course_dir).values())
     roster = registry_roster(course_dir) if roster is None else roster
     rows, seen = [], set()
     for entry in roster:
         key = entry["student"]
-        student = key if key in totals else owners.get(key, key)
+        student = key if key in totals else registry.get(key, key)
         if student in seen:
             raise ExportError(f"the roster names {student!r} twice")
         seen.add(student)
