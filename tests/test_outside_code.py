@@ -165,4 +165,9 @@ def test_grade_gives_each_source_its_scores_in_every_record(graded):
             if 0 < scores[grade_id] < TEST_CELLS[grade_id]:
                 assert outputs[grade_id][-1] == f"{scores[grade_id]:g}"        # the number nbgrader reads
                 assert "已发表的写法" in text
+    report = (course / "report.html").read_text(encoding="utf-8")
+    for *_, (points, entry_id, _) in ADAPTERS:
+        if entry_id:
+            assert entry_id in report
+    assert "published variant" in report
     print(f"grade, {len(SOURCES)} sources: {seconds:.0f} s")

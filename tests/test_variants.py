@@ -71,3 +71,12 @@ def test_trying_pairs_is_bounded_and_quick():
     assert found.mistake is None
     print(f"{part.name}: {n} entries, {n * (n - 1) // 2} pairs at most, {seconds:.2f} s")
     assert n * (n - 1) // 2 <= 100 and seconds < 15
+
+
+def test_the_report_counts_a_pair_under_its_part_and_marks_a_variant():
+    from autograder.report import mistake_counts
+    from autograder.result import SubmissionResult
+    pair = "adam_folded_step+adam_fixed_epsilon_1e7"
+    results = {"x": SubmissionResult("x", scores={"test_adam": 0.0}, mistakes={"test_adam": pair}),
+               "y": SubmissionResult("y", scores={"test_adam": 5.5}, mistakes={"test_adam": "adam_folded_step"})}
+    assert mistake_counts(results) == {"test_adam": {"adam_folded_step": ["y"], pair: ["x"]}}
