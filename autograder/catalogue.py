@@ -9,8 +9,9 @@ an example notebook (notebook_with), it runs in a namespace built like a noteboo
 student's code behaves like (autograder/checks.py). Nothing else keeps a copy of a mistake:
 tests, example submissions and `make demo` take their variants from here.
 
-    entries(part=None, valid=None)  the entries, in table order (valid: False mistakes, True
-                                    alternatives, None both)
+    entries(part=None, valid=None, kind=None)  the entries, in table order (valid: False
+                                    mistakes and variants, True alternatives, None all; kind:
+                                    only "mistake", "variant" or "alternative")
     get(entry_id)                   one entry
     namespace(*entries)             a notebook-like namespace: the reference's names, with
                                     the entries' variants in place of their parts' names
@@ -20,10 +21,16 @@ tests, example submissions and `make demo` take their variants from here.
                                     holds source
     lost_cells(entry)               the graded cells an example with this entry alone loses
 
+    combined(first, second)         one entry that makes both entries' edits (None when they
+                                    overlap): what the checks try when no single entry matches
+
 An entry: id, part (grade id), title (Chinese name), explanation (one line: what it means),
-fix (what to change; mistakes only), valid (a valid alternative: full points, never named),
-public (its title and explanation do not give the answer away: the visible tests may name
-it; the visible tests never import this module, no catalogue code goes into the release).
+fix (what to change; mistakes and variants), valid (a valid alternative: full points, never
+named), variant (a published variant: a textbook's or a paper's way of writing the formula,
+not the course's; named with where it comes from, it earns the share of the cell's points
+that its part's Part.variant_credit sets), public (its title and explanation do not give the
+answer away: the visible tests may name it; the visible tests never import this module, no
+catalogue code goes into the release). Entry.kind is "mistake", "variant" or "alternative".
 
 A valid alternative here is a different way of writing the reference that the checks must
 accept: same returned values and gradients for a layer, same parameters after every step for
@@ -42,7 +49,7 @@ import numpy as np
 from autograder import reference
 from autograder.parts import PARTS, dependents
 
-__all__ = ["Entry", "ENTRIES", "entries", "get", "namespace", "notebook_with", "with_definition",
+__all__ = ["Entry", "ENTRIES", "entries", "get", "combined", "namespace", "notebook_with", "with_definition",
            "lost_cells", "reference_source"]
 
 # Names a notebook defines besides the graded ones (given code), taken from the reference.
@@ -65,6 +72,12 @@ class Entry:
     edits: tuple = ()
     valid: bool = False
     public: bool = False
+    variant: bool = False
+
+    @property
+    def kind(self):
+        """"alternative" (full points), "variant" (a published variant: partial credit) or "mistake"."""
+        return "alternative" if self.valid else "variant" if self.variant else "mistake"
 
     @property
     def name(self):
@@ -85,6 +98,13 @@ class Entry:
     def diagnosis(self, where=""):
         """The Chinese text a failure message gives when the student's code behaves like this
         mistake; where names the part when it is not the failing cell's own (the network's layers)."""
+        if "+" in self.id:  # a combined entry: two edits at once
+            prefix = f"{where}同时有两处" if where else "同时有两处"
+            kind = "已发表的写法" if self.variant else "与课文不同的地方"
+            return f"{prefix}{kind}「{self.title}」：{self.explanation}" + (f"修改方法：{self.fix}" if self.fix else "")
+        if self.variant:
+            prefix = f"{where}用了一种已发表的写法" if where else "这是一种已发表的写法"
+            return f"{prefix}「{self.title}」：{self.explanation}{self.fix}"
         prefix = f"{where}有一个常见错误" if where else "这是一个常见错误"
         return f"{prefix}「{self.title}」：{self.explanation}" + (f"修改方法：{self.fix}" if self.fix else "")
 
@@ -105,6 +125,19 @@ def _edited(source, edits, what):
 
 def _mistake(id, part, title, explanation, fix, *edits, public=False):
     return Entry(id, part, title, explanation, fix, tuple(edits), valid=False, public=public)
+
+
+def _variant(id, part, title, explanation, requirement, *edits):
+    """A published variant: title says where it comes from, explanation how it differs from
+    the course's formula, requirement what the assignment asks instead."""
+    return Entry(id, part, title, explanation, requirement, tuple(edits), valid=False, public=True, variant=True)
+
+
+def _fixed_epsilon(id, part, constant, public=True):
+    """The constructor's epsilon ignored: constant written into the denominator instead."""
+    return _mistake(id, part, f"没有使用 epsilon 参数（写死了 {constant}）",
+                    f"分母里写死了常数 {constant}，而不是构造时传入的 self.epsilon。", "使用 self.epsilon。",
+                    ("+ self.epsilon)", f"+ {constant})"), public=public)
 
 
 def _alternative(id, part, title, explanation, *edits):
@@ -330,9 +363,9 @@ ENTRIES = [
                   "        pred = self.layers['Affine3'].forward(h)\n")),
 
     # AdaGrad
-    _mistake("adagrad_epsilon_inside_sqrt", _ADAGRAD, "epsilon 放在了平方根里",
-             "分母应为 sqrt(G) + epsilon；放进根号后，梯度很小时步长差别很大。",
-             "把 epsilon 加在 np.sqrt(…) 的外面。",
+    _variant("adagrad_epsilon_inside_sqrt", _ADAGRAD, "d2l《动手学深度学习》的 AdaGrad（ε 在根号内）",
+             "这是 d2l 的写法：分母为 sqrt(G + epsilon)，而课文的公式是 sqrt(G) + epsilon，梯度很小时两者的步长差别很大。",
+             "本作业要求 epsilon 在根号外：把 epsilon 加在 np.sqrt(…) 的外面。",
              ("(np.sqrt(self.grads_squared[key]) + self.epsilon)", "np.sqrt(self.grads_squared[key] + self.epsilon)")),
     _mistake("adagrad_no_sqrt", _ADAGRAD, "分母缺少平方根",
              "分母应为梯度平方和的平方根再加 epsilon。",
@@ -344,6 +377,7 @@ ENTRIES = [
              "用 += 把每一步的 g*g 累加到 grads_squared 上。",
              ("self.grads_squared[key] += grads[key] * grads[key]",
               "self.grads_squared[key] = grads[key] * grads[key]")),
+    _fixed_epsilon("adagrad_fixed_epsilon", _ADAGRAD, "1e-7"),
     _mistake("adagrad_sign_error", _ADAGRAD, "更新的方向反了",
              "参数应沿梯度的反方向移动（减去更新量）。",
              "用 -= 而不是 +=。",
@@ -365,14 +399,11 @@ ENTRIES = [
              "RMSprop 的 u 是 g*g 的指数加权平均，不是像 AdaGrad 那样的累加和。",
              "用 beta * u + (1 - beta) * g*g 更新。",
              (_RMS_STATE, "self.grads_squared[key] = self.grads_squared[key] + grads[key] * grads[key]")),
-    _mistake("rmsprop_epsilon_inside_sqrt", _RMSPROP, "epsilon 放在了平方根里",
-             "分母应为 sqrt(u) + epsilon；放进根号后，梯度很小时步长差别很大。",
-             "把 epsilon 加在 np.sqrt(…) 的外面。",
+    _variant("rmsprop_epsilon_inside_sqrt", _RMSPROP, "d2l《动手学深度学习》的 RMSprop（ε 在根号内）",
+             "这是 d2l 的写法：分母为 sqrt(u + epsilon)，而课文的公式是 sqrt(u) + epsilon，梯度很小时两者的步长差别很大。",
+             "本作业要求 epsilon 在根号外：把 epsilon 加在 np.sqrt(…) 的外面。",
              ("(np.sqrt(self.grads_squared[key]) + self.epsilon)", "np.sqrt(self.grads_squared[key] + self.epsilon)")),
-    _mistake("rmsprop_fixed_epsilon", _RMSPROP, "没有使用 epsilon 参数",
-             "分母里写死了一个常数，而不是构造时传入的 self.epsilon。",
-             "使用 self.epsilon。",
-             ("+ self.epsilon)", "+ 1e-7)"), public=True),
+    _fixed_epsilon("rmsprop_fixed_epsilon", _RMSPROP, "1e-7"),
     _state_reset("rmsprop_state_reset", _RMSPROP, ("grads_squared",)),
     _out_of_place("rmsprop_out_of_place", _RMSPROP, _ADAPTIVE_STEP),
     _alternative("rmsprop_in_place_state", _RMSPROP, "原地更新状态",
@@ -425,6 +456,12 @@ ENTRIES = [
              "Nesterov 的参数更新是 beta * v + lr * g，只减去 beta * v 就少了本次梯度的那一项。",
              "对照 Nesterov 的公式补上 lr * g。",
              (_NESTEROV_STEP, "params[key] -= self.beta * self.v[key]")),
+    _mistake("nesterov_lookahead_on_new_velocity", _NESTEROV, "向前看的一步用了更新后的 v（《深度学习入门》的写法）",
+             "《深度学习入门》的 Nesterov 先更新 v，再按 p -= beta² * v + (1 + beta) * lr * g 更新参数；"
+             "这个式子要用更新前的 v 才与 Nesterov 等价，用更新后的 v 就多看了一步。",
+             "对照课文的公式：先 v = beta * v + lr * g，再 p -= beta * v + lr * g。",
+             (_NESTEROV_STEP, "params[key] -= self.beta * self.beta * self.v[key] "
+                              "+ (1 + self.beta) * self.learning_rate * grads[key]"), public=True),
     _state_reset("nesterov_state_reset", _NESTEROV, ("v",)),
     _out_of_place("nesterov_out_of_place", _NESTEROV, _NESTEROV_STEP),
     _alternative("nesterov_classic_form", _NESTEROV, "用新旧两个 v 表示",
@@ -470,17 +507,16 @@ ENTRIES = [
              "v 应是梯度的指数加权平均 beta1 * v + (1 - beta1) * g，而不是 beta1 * v + g。",
              "给梯度项乘上 (1 - beta1)。",
              (_ADAM_V, "self.v[key] = self.beta1 * self.v[key] + grads[key]")),
-    _mistake("adam_folded_step", _ADAM, "把偏差修正并进了学习率（《深度学习入门》的写法）",
-             "lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t) 再除以 sqrt(u) + epsilon，"
-             "epsilon 的作用位置变了，与课文的公式不等价。",
-             "分别计算 v_corrected 和 u_corrected，再按课文的公式更新。",
+    _variant("adam_folded_step", _ADAM, "Adam 论文第 2 节的“更高效的顺序”（ε̂ 写法，《深度学习入门》也这样写）",
+             "这是 Kingma 与 Ba 论文中的写法：lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)，再除以 "
+             "sqrt(u) + epsilon，其中的 epsilon 是论文的 ε̂，相当于课文公式中的 epsilon * sqrt(1 - beta2^t)，"
+             "前几步的步长与课文的公式不同。",
+             "本作业要求课文的公式：分别计算 v_corrected 和 u_corrected，epsilon 加在 sqrt(u_corrected) 外面。",
              (_V_HAT + "\n            " + _U_HAT + "\n            " + _ADAM_STEP,
               "lr_t = self.learning_rate * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)\n"
               "            params[key] -= lr_t * self.v[key] / (np.sqrt(self.u[key]) + self.epsilon)")),
-    _mistake("adam_fixed_epsilon", _ADAM, "没有使用 epsilon 参数",
-             "分母里写死了一个常数，而不是构造时传入的 self.epsilon。",
-             "使用 self.epsilon。",
-             ("+ self.epsilon)", "+ 1e-8)"), public=True),
+    _fixed_epsilon("adam_fixed_epsilon", _ADAM, "1e-8"),
+    _fixed_epsilon("adam_fixed_epsilon_1e7", _ADAM, "1e-7"),
     _state_reset("adam_state_reset", _ADAM, ("v", "u")),
     _out_of_place("adam_out_of_place", _ADAM, _ADAM_STEP),
     _alternative("adam_folded_factors", _ADAM, "把修正系数合并成标量",
@@ -511,9 +547,10 @@ ENTRIES = [
              "直接用 v 和 s 更新参数；v、s 从 0 开始，前几步偏小，要除以 1 - beta^t 修正。",
              "先算 v_corrected 和 s_corrected，再用它们更新参数。",
              (_V_HAT, "v_corrected = self.v[key]"), (_S_HAT, "s_corrected = self.s[key]")),
-    _mistake("adabelief_epsilon_in_s", _ADABELIEF, "把 epsilon 加进了 s（AdaBelief 论文的写法）",
-             "论文在 s 的更新中还加了 epsilon，课文的公式没有这一项。",
-             "按课文的公式更新 s，epsilon 只加在分母上。",
+    _variant("adabelief_epsilon_in_s", _ADABELIEF, "AdaBelief 论文算法 2 的写法（s 中加 ε）",
+             "这是 AdaBelief 论文（Zhuang 等，2020）算法 2 和作者的 adabelief-pytorch 的写法：每一步在 s 上再加 "
+             "epsilon，而课文的公式中 s 只是 (g - v)² 的指数加权平均。",
+             "本作业要求课文的公式：s 的更新中不加 epsilon，epsilon 只加在分母上。",
              (_BELIEF_S, _BELIEF_S + " + self.epsilon")),
     _mistake("adabelief_epsilon_inside_sqrt", _ADABELIEF, "epsilon 放在了平方根里",
              "分母应为 sqrt(s_corrected) + epsilon；放进根号后，梯度很小时步长差别很大。",
@@ -545,12 +582,30 @@ ENTRIES = [
 # Looking entries up
 # --------------------------------------------------------------------------------------
 
-def entries(part=None, valid=None):
-    """The entries (of the part with grade id part, if given), mistakes and alternatives
-    (valid False: mistakes only, True: alternatives only), in the table's order."""
+def entries(part=None, valid=None, kind=None):
+    """The entries (of the part with grade id part, if given), in the table's order: all,
+    or (valid False) the mistakes and variants, (valid True) the alternatives; kind
+    ("mistake", "variant", "alternative") chooses one kind."""
     order = {grade_id: i for i, grade_id in enumerate(PARTS)}
-    chosen = [e for e in ENTRIES if (part is None or e.part == part) and (valid is None or e.valid == valid)]
+    chosen = [e for e in ENTRIES if (part is None or e.part == part) and (valid is None or e.valid == valid)
+              and (kind is None or e.kind == kind)]
     return sorted(chosen, key=lambda e: order.get(e.part, len(order)))
+
+
+def combined(first, second):
+    """One entry of first's part that makes the edits of both (first's, then second's):
+    id "first+second", the titles joined; a variant only when both are. None when an edit
+    of second no longer finds its text once first's are made (the two change the same line)."""
+    if first.part != second.part:
+        raise ValueError(f"{first.id} and {second.id} belong to different parts")
+    edits = first.edits + second.edits
+    try:
+        _edited(reference_source(first.name), edits, f"{first.id}+{second.id}")
+    except ValueError:
+        return None
+    return Entry(f"{first.id}+{second.id}", first.part, f"{first.title}」和「{second.title}",
+                 first.explanation + second.explanation, "".join((first.fix, second.fix)),
+                 edits, valid=False, public=False, variant=first.variant and second.variant)
 
 
 def get(entry_id):

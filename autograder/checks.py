@@ -45,11 +45,15 @@ A check reads only the name it grades (check_affine reads Affine, check_adam rea
 (Part.uses: check_network runs the student's ThreeLayerNet with the student's layers and
 initialize_parameters).
 
-Naming the mistake: when a check fails, it runs the same scenario on each known mistake of
-the catalogue (autograder/catalogue.py) for that part -- and, for a part that uses others,
-on their mistakes -- in this process, and compares the student's observations with the
-mistake's with the same tolerances. If one matches everywhere, the message names it (which
-mistake, what it means, what to change) and the failure (CheckFailure) carries its id.
+Naming the mistake: when a check fails, it runs the same scenario on each known mistake and
+published variant of the catalogue (autograder/catalogue.py) for that part -- and, for a
+part that uses others, on their mistakes -- in this process, and compares the student's
+observations with the entry's with the same tolerances. If one matches everywhere, the
+message names it (which mistake, what it means, what to change) and the failure
+(CheckFailure) carries its id. When none does, each pair of the part's own entries made at
+once (catalogue.combined: a book's Adam folds the step and hard-codes epsilon) is tried the
+same way. A published variant (or a pair of them) of the part's own code earns the part's
+Part.variant_credit: the failure carries that credit and the message says the points.
 Valid alternatives pass, so they are never named.
 
 How a check talks to the student's code: only through _Code below, i.e. the Student
@@ -119,11 +123,14 @@ HYPER_FACTORS = {"learning_rate": (0.6, 1.5), "epsilon": (0.5, 2.0), "beta": (0.
 
 class CheckFailure(AssertionError):
     """A failed check: str() is the Chinese message; mistake is the id of the catalogue
-    entry (autograder/catalogue.py) whose behaviour the student's code showed, or None."""
+    entry (autograder/catalogue.py) whose behaviour the student's code showed, or None
+    ("a+b" for two entries at once); credit is the share of the cell's points it still earns
+    (a published variant: its part's Part.variant_credit; else 0)."""
 
-    def __init__(self, message, mistake=None):
+    def __init__(self, message, mistake=None, credit=0.0):
         super().__init__(message)
         self.mistake = mistake
+        self.credit = credit
 
 
 # --------------------------------------------------------------------------------------
@@ -903,12 +910,12 @@ def _optimizer_scenario(code, record, part, given, seed, state_at=None):
                        name=name, hint=hint, run=run, step=step)
             before = observed
             if state_at == (run, step):
-                state = {}
+                state = {}  # an attribute the object lacks (or that cannot be read) is left out
                 for attribute in part.state:
                     try:
                         state[attribute] = code.get(code.attr(optimizer, attribute, name), f"{name}.{attribute}")
                     except _Stop:
-                        state[attribute] = None
+                        pass
                 record.add("state", name, where, state, step=step)
                 return
 
@@ -958,23 +965,38 @@ def _expected_record(part, student, seed):
 
 
 def _diagnose(part, student, seed):
-    """(the catalogue entry the student's record matches, where text) or (None, "")."""
+    """(the catalogue entry the student's record matches, where text) or (None, ""): each
+    mistake or variant of the part and of the parts it uses, then each pair of the part's own
+    (catalogue.combined; at most n(n-1)/2 runs of the scenario for the part's n entries)."""
     from autograder import catalogue
     scenario = _scenario(part)
-    candidates = [(entry, "") for entry in catalogue.entries(part.grade_id, valid=False)]
+    own = catalogue.entries(part.grade_id, valid=False)
+    candidates = [(entry, "") for entry in own]
     for used in part.uses:
         candidates += [(entry, f"{part.name} 用到的 {PARTS[used].name} ")
                        for entry in catalogue.entries(used, valid=False)]
     for entry, where in candidates:
-        try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # mistakes divide by zero, overflow, ...
-                record = _record(scenario, catalogue.namespace(entry), part, student.given, seed)
-            if _matches(student, record):
-                return entry, where
-        except Exception:  # a problem of the catalogue must not change a verdict
-            log.exception("catalogue entry %s could not run", entry.id)
+        if _behaves_like(entry, part, student, seed):
+            return entry, where
+    for i, first in enumerate(own):
+        for second in own[i + 1:]:
+            pair = catalogue.combined(first, second)
+            if pair is not None and _behaves_like(pair, part, student, seed):
+                return pair, ""
     return None, ""
+
+
+def _behaves_like(entry, part, student, seed):
+    """The student's record equals the record of the catalogue entry's code (in this process)."""
+    from autograder import catalogue
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mistakes divide by zero, overflow, ...
+            record = _record(_scenario(part), catalogue.namespace(entry), part, student.given, seed)
+        return _matches(student, record)
+    except Exception:  # a problem of the catalogue must not change a verdict
+        log.exception("catalogue entry %s could not run", entry.id)
+        return False
 
 
 def _state_hint(ns, part, failed, seed):
@@ -989,8 +1011,15 @@ def _state_hint(ns, part, failed, seed):
         return ""
     got, want = student.items[-1].value, expected.items[-1].value
     notes, different, same = [], [], []
+    missing = [attribute for attribute in part.state if attribute not in got]
+    if missing:
+        names = "、".join(f"{part.name}.{a}" for a in missing)
+        notes.append(f"没有找到 {names}（如果你用别的名字保存{'它们' if len(missing) > 1 else '它'}，"
+                     f"可以忽略这一条）。")
     for attribute in part.state:
-        value = got.get(attribute)
+        if attribute not in got:
+            continue
+        value = got[attribute]
         if attribute == "t":
             if np.ndim(value) != 0 or value != want["t"]:
                 notes.append(f"{part.name}.t 应为 {want['t']}，实际为 {value}：t 应从 0 开始，并在每次 update 开始时加 1。")
@@ -1030,13 +1059,16 @@ def check_part(ns, part, seed=None):
         fact, hint, cause, failed = found
         mistake, where = _diagnose(part, student, seed)
         fact = fact if fact.endswith(("。", "）", "：")) else fact + "。"
+        credit = part.variant_credit if mistake is not None and mistake.variant and not where else 0.0
         if mistake is not None:
             message = fact + mistake.diagnosis(where)
+            if mistake.variant and not where:
+                message += f"（已发表的写法：这一格得 {part.points * credit:g} / {part.points:g} 分。）"
         else:
             message = fact + hint + _state_hint(ns, part, failed, seed)
     finally:
         np.random.set_state(saved)
-    raise CheckFailure(message, mistake.id if mistake is not None else None) from cause
+    raise CheckFailure(message, mistake.id if mistake is not None else None, credit) from cause
 
 
 # --------------------------------------------------------------------------------------
@@ -1047,7 +1079,7 @@ def check_part(ns, part, seed=None):
 # own frame (IPython skips frames whose locals hold __tracebackhide__).
 # --------------------------------------------------------------------------------------
 
-_RAISE_FAILURE = compile("raise CheckFailure(message, mistake) from cause", "<隐藏测试>", "exec")
+_RAISE_FAILURE = compile("raise CheckFailure(message, mistake, credit) from cause", "<隐藏测试>", "exec")
 # the line a traceback shows for that frame
 linecache.cache["<隐藏测试>"] = (1, None, ["# 隐藏测试没有通过，原因见下面一行\n"], "<隐藏测试>")
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -1082,11 +1114,12 @@ def _public_check(part):
             return
         except AssertionError as failure:
             message, mistake = str(failure), getattr(failure, "mistake", None)
+            credit = getattr(failure, "credit", 0.0)
             cause = _student_frames_only(failure.__cause__)
         # raised outside the except clause, so the check's own traceback is not chained;
         # the student's exception, if any, stays the cause (with the student's frames only)
         exec(_RAISE_FAILURE, {"CheckFailure": CheckFailure, "message": message, "mistake": mistake,
-                              "cause": cause})
+                              "credit": credit, "cause": cause})
 
     check.__name__ = check.__qualname__ = part.check
     check.__doc__ = (f"Hidden check of {part.name} ({grade_id}, {part.points} points): "

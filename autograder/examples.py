@@ -16,7 +16,7 @@ SOURCE_NOTEBOOK = SOURCE_DIR / "mlp_optimizers.ipynb"
 
 # catalogue ids: one typical mistake for each graded part, and valid alternatives (full marks)
 EXAMPLE_MISTAKES = ("init_not_scaled", "leaky_backward_slope_zero", "affine_db_axis1",
-                    "network_predict_skips_activations", "adagrad_epsilon_inside_sqrt",
+                    "network_predict_skips_activations", "adagrad_no_sqrt",
                     "rmsprop_beta_swapped", "momentum_out_of_place", "nesterov_as_momentum",
                     "adam_no_bias_correction", "adabelief_old_v")
 EXAMPLE_ALTERNATIVES = ("leaky_boolean_indexing", "affine_matmul_einsum", "momentum_negative_velocity",

@@ -56,11 +56,17 @@ class NbgraderError(RuntimeError):
 # --------------------------------------------------------------------------------------
 
 def _verdict_outputs(grade_id, score, message):
-    """The outputs of a test cell that nbgrader turns into its score: a stream for a pass
-    (full points), an AssertionError for a failure (0 points)."""
+    """The outputs of a test cell that nbgrader turns into its score
+    (nbgrader.utils.determine_grade): a stream for a pass (full points), an AssertionError
+    for a failure (0 points), and for partial credit (a published variant) the message as a
+    stream followed by the score as the cell's result, a number nbgrader's get_partial_grade
+    reads."""
     points = TEST_CELLS[grade_id]
     if score >= points:
         return [new_output("stream", name="stdout", text=f"隐藏测试通过：{points:g} / {points:g} 分\n")]
+    if score > 0:
+        return [new_output("stream", name="stdout", text=f"隐藏测试部分通过（{score:g} / {points:g} 分）：{message}\n"),
+                new_output("execute_result", data={"text/plain": f"{score:g}"}, execution_count=None)]
     return [new_output("error", ename="AssertionError", evalue=message,
                        traceback=[f"隐藏测试没有通过（0 / {points:g} 分）：", message])]
 
@@ -449,6 +455,7 @@ def autograded_outputs(path):
     for cell in cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in TEST_CELLS:
-            texts = [o.get("text") or o.get("evalue", "") for o in cell.get("outputs", [])]
+            texts = [o.get("text") or o.get("data", {}).get("text/plain") or o.get("evalue", "")
+                     for o in cell.get("outputs", [])]
             found[grade_id] = ["".join(t) if isinstance(t, list) else t for t in texts]
     return found

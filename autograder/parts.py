@@ -5,7 +5,7 @@ grades.csv and report.html (autograder/report.py), the catalogue's entries
 (autograder/catalogue.py), the tests' parametrisation. README's "Adding a part" says what
 else a new part needs.
 
-    Part(grade_id, name, points, kind, solution_cell, uses, hyper_params, state)
+    Part(grade_id, name, points, kind, solution_cell, uses, hyper_params, state, variant_credit)
 
 grade_id       nbgrader grade id of the autograder test cell ("test_adam")
 name           the name the notebook defines and the check grades ("Adam")
@@ -20,6 +20,9 @@ hyper_params   optimizers: the non-default hyper-parameters the check runs besid
                here; this table stays the one place that holds them)
 state          optimizers: the state attributes the text names (read for hints only, never
                graded: any state that gives the same parameters earns the points)
+variant_credit the share of the cell's points that a published variant of the catalogue
+               (catalogue.Entry.variant: a textbook's or a paper's formula, not the course's)
+               earns: VARIANT_CREDIT (half) unless set here; 0 gives nothing, 1 full points
 
 Part.check is the name of the part's public check in autograder.checks; Part.entries()
 its catalogue entries (known mistakes and valid alternatives).
@@ -28,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 KINDS = ("function", "layer", "network", "optimizer")
+VARIANT_CREDIT = 0.5  # a published variant's share of its cell's points, unless a Part sets its own
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,16 @@ class Part:
     uses: tuple = ()
     hyper_params: dict = field(default_factory=dict)
     state: tuple = ()
+    variant_credit: float = VARIANT_CREDIT
+
+    def __post_init__(self):
+        if not 0 <= self.variant_credit <= 1:
+            raise ValueError(f"{self.grade_id}: variant_credit must lie in [0, 1], not {self.variant_credit}")
+
+    @property
+    def variant_points(self):
+        """The points a published variant earns in this cell."""
+        return self.points * self.variant_credit
 
     @property
     def check(self):

@@ -37,8 +37,8 @@ def _same(a, b):
 
 
 def known_mistakes(public_tests):
-    """{optimizer name: [{"title", "explanation", "params": trajectory as nested lists}]} for
-    the public mistakes of each optimizer part on public_tests' float64 case (its
+    """{optimizer name: [{"title", "explanation", ["published": True,] "params": trajectory as
+    nested lists}]} for the public mistakes and published variants of each optimizer part on public_tests' float64 case (its
     OPTIMIZER_CASES[name]["hyper"], OPT_PARAMS0, OPT_GRADS). A mistake whose parameters equal
     the reference's (an out-of-place update, modified gradients) is left out: the visible test
     finds those by identity and by comparing the inputs."""
@@ -59,6 +59,7 @@ def known_mistakes(public_tests):
             if not _same(params, expected):
                 found.setdefault(part.name, []).append({
                     "title": entry.title, "explanation": entry.explanation,
+                    **({"published": True} if entry.variant else {}),
                     "params": [{key: value.tolist() for key, value in step.items()} for step in params]})
     return found
 
@@ -79,6 +80,8 @@ def render(mistakes):
         for entry in entries:
             lines.append(f"        {{\"title\": {_literal(entry['title'])},")
             lines.append(f"         \"explanation\": {_literal(entry['explanation'])},")
+            if entry.get("published"):
+                lines.append("         \"published\": True,")
             lines.append("         \"params\": [")
             for step, params in enumerate(entry["params"], start=1):
                 lines.append(f"             # 第 {step} 次更新之后")

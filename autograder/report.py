@@ -134,8 +134,9 @@ def mistake_counts(results):
     for entry in catalogue.entries(valid=False):
         if entry.id in students:
             counts.setdefault(entry.part, {})[entry.id] = sorted(students.pop(entry.id))
-    for entry_id, names in students.items():  # not (or no longer) in the catalogue
-        counts.setdefault("", {})[entry_id] = sorted(names)
+    for entry_id, names in students.items():  # a pair ("a+b", under a's part), or no longer in the catalogue
+        first = next((e for e in catalogue.ENTRIES if e.id == entry_id.split("+")[0]), None)
+        counts.setdefault(first.part if first and "+" in entry_id else "", {})[entry_id] = sorted(names)
     return counts
 
 
@@ -238,7 +239,8 @@ def _mistakes_section(results):
         for entry_id, students in sorted(mistakes.items(), key=lambda item: -len(item[1])):
             try:
                 entry = catalogue.get(entry_id)
-                title = f"{esc(entry.title)} <span class='small'>({esc(entry_id)})</span>"
+                kind = ", published variant" if entry.variant else ""
+                title = f"{esc(entry.title)} <span class='small'>({esc(entry_id)}{kind})</span>"
                 explanation = esc(entry.explanation)
             except KeyError:
                 title, explanation = esc(entry_id), ""

@@ -26,7 +26,8 @@ the notebook nbgrader has sanitized. How the cells are verified:
    names, on the inputs of the student's seed (none: the fixed inputs), with
    check_timeout seconds: passing earns the cell's points, an AssertionError
    earns 0 with its message; a checks.CheckFailure that names a known mistake of the
-   catalogue (autograder/catalogue.py) records its id in mistakes.
+   catalogue (autograder/catalogue.py) records its id in mistakes, and one that names a
+   published variant earns its credit (Part.variant_credit of the cell's points).
 4. If the sandbox dies (os._exit, a hang that ignores interruption, wall_time exceeded),
    the checks not yet run earn 0 with the reason; those already run keep their points.
 
@@ -364,12 +365,14 @@ def _run_check(grade_id, remote, scores, messages, mistakes, cell_errors, cell_s
         getattr(checks, PARTS[grade_id].check)(remote, seed)
         scores[grade_id], messages[grade_id] = float(TEST_CELLS[grade_id]), ""
     except AssertionError as e:
-        if isinstance(e, checks.CheckFailure) and e.mistake:
-            mistakes[grade_id] = e.mistake
+        credit = 0.0
+        if isinstance(e, checks.CheckFailure):
+            mistakes.update({grade_id: e.mistake} if e.mistake else {})
+            credit = min(max(float(e.credit), 0.0), 1.0)
         message = str(e)
         if message.startswith("没有找到"):
             message += _failed_definition_hint(grade_id, cell_errors, cell_sources)
-        scores[grade_id], messages[grade_id] = 0.0, _clip(message)
+        scores[grade_id], messages[grade_id] = float(TEST_CELLS[grade_id]) * credit, _clip(message)
     except RequestTimeout:
         scores[grade_id] = 0.0
         if deadline >= wall_deadline:

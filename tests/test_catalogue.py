@@ -35,7 +35,12 @@ REQUIRED_MISTAKES = [
     "adabelief_old_v", "adam_folded_step", "adabelief_epsilon_in_s",
     "affine_db_axis1", "leaky_backward_slope_zero", "init_not_scaled", "network_predict_skips_activations",
     "momentum_sign_error", "nesterov_as_momentum", "network_layer_copies_param",
+    "adagrad_fixed_epsilon", "adam_fixed_epsilon_1e7", "nesterov_lookahead_on_new_velocity",  # a book's code
 ]
+# Published variants: a textbook's or a paper's formula, not the course's (partial credit).
+REQUIRED_VARIANTS = ["adagrad_epsilon_inside_sqrt", "rmsprop_epsilon_inside_sqrt",   # d2l
+                     "adam_folded_step",                                             # Kingma & Ba, section 2
+                     "adabelief_epsilon_in_s"]                                       # AdaBelief, Algorithm 2
 REQUIRED_ALTERNATIVES = [
     "momentum_negative_velocity", "momentum_velocity_without_lr",      # the two Momentum conventions
     "nesterov_torch_buffer", "adam_folded_factors", "adabelief_folded_factors",
@@ -54,6 +59,18 @@ def test_every_part_has_mistakes():
     for part in PARTS.values():
         assert part.entries(valid=False), part.grade_id
         assert set(part.entries()) == set(part.entries(valid=False)) | set(part.entries(valid=True))
+
+
+def test_the_published_variants_are_there_and_say_where_they_come_from():
+    assert [e.id for e in catalogue.entries(kind="variant")] == REQUIRED_VARIANTS
+    for entry in catalogue.entries(kind="variant"):
+        assert entry.kind == "variant" and not entry.valid and entry.public
+        assert re.search(r"d2l|论文|《", entry.title), entry.id           # where it comes from
+        assert "课文的公式" in entry.explanation and entry.fix.startswith("本作业要求"), entry.id
+        assert entry.diagnosis().startswith(f"这是一种已发表的写法「{entry.title}」")
+    assert {e.kind for e in catalogue.ENTRIES} == {"mistake", "variant", "alternative"}
+    assert set(catalogue.entries(valid=False)) == set(catalogue.entries(kind="mistake")) | set(
+        catalogue.entries(kind="variant"))
 
 
 def test_the_known_mistakes_and_alternatives_are_there():
@@ -191,6 +208,20 @@ def test_a_mistake_submitted_alone_loses_points_only_where_it_is_and_is_named(su
     assert lost(result) == catalogue.lost_cells(entry)
     assert result.mistakes == {g: entry_id for g in lost(result)}, result.messages
     assert f"「{entry.title}」" in result.messages[entry.part]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry_id", REQUIRED_VARIANTS)
+def test_a_published_variant_submitted_alone_earns_its_share_and_is_named(submitted, entry_id):
+    entry, result = ENTRIES[entry_id], submitted[entry_id]
+    part = PARTS[entry.part]
+    assert part.variant_credit == 0.5                                 # the table's default: half
+    assert result.scores[entry.part] == part.points / 2
+    assert {g: s for g, s in result.scores.items() if g != entry.part} == {
+        g: float(p) for g, p in TEST_CELLS.items() if g != entry.part}
+    assert result.mistakes == {entry.part: entry_id}
+    assert f"这是一种已发表的写法「{entry.title}」" in result.messages[entry.part]
+    assert f"{part.points / 2:g} / {part.points:g} 分" in result.messages[entry.part]
 
 
 @pytest.mark.slow

@@ -488,3 +488,31 @@ def test_the_wire_refuses_pickles_oversized_frames_and_deep_nesting():
         wire.parse(wire.frame({"a": 1}, [b"xx"])[wire.HEADER_SIZE:-1])
     with pytest.raises(wire.WireError):
         wire.Decoder([]).value({"eval": "__import__('os')"})
+
+
+RENAMED_STATE = """
+class Adam:
+    def __init__(self, learning_rate=0.001, epsilon=1e-7, beta1=0.9, beta2=0.999):
+        self.lr, self.eps, self.b1, self.b2 = learning_rate, epsilon, beta1, beta2
+        self.iter, self.v, self.s = 0, {}, {}
+
+    def update(self, params, grads):
+        self.iter += 1
+        for key in params:
+            g = 1.01 * grads[key]  # a mistake no entry describes
+            self.v[key] = self.b1 * self.v.get(key, 0) + (1 - self.b1) * g
+            self.s[key] = self.b2 * self.s.get(key, 0) + (1 - self.b2) * g * g
+            v_hat, s_hat = self.v[key] / (1 - self.b1 ** self.iter), self.s[key] / (1 - self.b2 ** self.iter)
+            params[key] -= self.lr * v_hat / (np.sqrt(s_hat) + self.eps)
+"""
+
+
+def test_state_the_object_lacks_is_said_not_found_never_none():
+    ns = catalogue.namespace()
+    exec(RENAMED_STATE, ns)
+    with pytest.raises(checks.CheckFailure) as info:
+        checks.check_part(ns, PARTS["test_adam"])
+    message = str(info.value)
+    assert info.value.mistake is None
+    assert "没有找到 Adam.u、Adam.t（如果你用别的名字保存它们，可以忽略这一条）" in message
+    assert "None" not in message and "应为 1" not in message

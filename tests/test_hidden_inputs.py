@@ -2,8 +2,9 @@
 seed, the checks' inputs drawn from it, and what a student's code can carry of them into
 its own feedback (a cell's error, cut to verify.MAX_MESSAGE characters).
 
-With any seed every catalogued mistake is still named and every valid alternative still
-earns full points; the same seed gives the same inputs, another seed others, no seed the
+With any seed every catalogued mistake and published variant is still named (a variant with
+its part's credit, a mistake with none), pairs of entries made at once are named, and every
+valid alternative still earns full points; the same seed gives the same inputs, another seed others, no seed the
 fixed inputs of the notebook's own hidden-test cells.
 """
 import multiprocessing
@@ -132,11 +133,11 @@ def test_moved_hyper_parameters_stay_in_their_ranges():
 
 
 def outcome(ns, grade_id, seed):
-    """(message, named mistake), or None when the check passes."""
+    """(message, named mistake, credit), or None when the check passes."""
     try:
         getattr(checks, PARTS[grade_id].check)(ns, seed)
     except checks.CheckFailure as failure:
-        return str(failure), failure.mistake
+        return str(failure), failure.mistake, failure.credit
     return None
 
 
@@ -148,10 +149,29 @@ def test_with_any_seed_every_mistake_is_named_and_every_alternative_passes(seed)
             found = outcome(ns, grade_id, seed)
             assert found is not None and found[1] == entry.id, (entry.id, grade_id, found)
             assert f"「{entry.title}」" in found[0]
+            own_variant = entry.variant and grade_id == entry.part
+            assert found[2] == (PARTS[grade_id].variant_credit if own_variant else 0.0), (entry.id, grade_id)
     for entry in ALTERNATIVES:
         ns = entry.namespace()
         for grade_id in (entry.part, *dependents(entry.part)):
             assert outcome(ns, grade_id, seed) is None, (entry.id, grade_id)
+
+
+# Pairs a book writes at once: Deep Learning from Scratch's Adam folds the step and hard-codes
+# 1e-7; a d2l RMSprop with the epsilon inside the root and the state reset every call.
+PAIRS = [("adam_folded_step", "adam_fixed_epsilon_1e7"), ("rmsprop_epsilon_inside_sqrt", "rmsprop_state_reset"),
+         ("adabelief_epsilon_in_s", "adabelief_epsilon_inside_sqrt")]
+
+
+@pytest.mark.parametrize("seed", [None, *SEEDS])
+@pytest.mark.parametrize("first, second", PAIRS)
+def test_with_any_seed_two_entries_made_at_once_are_named_together(seed, first, second):
+    pair = catalogue.combined(catalogue.get(first), catalogue.get(second))
+    found = outcome(pair.namespace(), pair.part, seed)
+    assert found is not None and found[1] == f"{first}+{second}", found
+    assert f"「{catalogue.get(first).title}」" in found[0] and f"「{catalogue.get(second).title}」" in found[0]
+    both_variants = catalogue.get(first).variant and catalogue.get(second).variant
+    assert found[2] == (PARTS[pair.part].variant_credit if both_variants else 0.0)
 
 
 # --------------------------------------------------------------------------------------

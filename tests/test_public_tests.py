@@ -219,7 +219,35 @@ def test_each_known_mistake_fails_its_visible_test_with_a_message_that_says_why(
     known = any(m["title"] == entry.title for m in pt.KNOWN_MISTAKES.get(entry.name, ()))
     assert named == (entry.public and known), "only public mistakes are named, and each of them is"
     if named:
-        assert message.split("提示：")[1].startswith("你的结果与一个常见错误相同"), "the diagnosis comes first"
+        kind = "一种已发表的写法" if entry.variant else "一个常见错误"
+        assert message.split("提示：")[1].startswith(f"你的结果与{kind}相同"), "the diagnosis comes first"
+
+
+RENAMED_STATE = """
+class Adam:
+    def __init__(self, learning_rate=0.001, epsilon=1e-7, beta1=0.9, beta2=0.999):
+        self.lr, self.eps, self.b1, self.b2 = learning_rate, epsilon, beta1, beta2
+        self.iter, self.m, self.s = 0, {}, {}
+
+    def update(self, params, grads):
+        self.iter += 1
+        for key in params:
+            g = 1.01 * grads[key]  # a mistake no entry describes
+            self.m[key] = self.b1 * self.m.get(key, 0) + (1 - self.b1) * g
+            self.s[key] = self.b2 * self.s.get(key, 0) + (1 - self.b2) * g * g
+            m_hat, s_hat = self.m[key] / (1 - self.b1 ** self.iter), self.s[key] / (1 - self.b2 ** self.iter)
+            params[key] -= self.lr * m_hat / (np.sqrt(s_hat) + self.eps)
+"""
+
+
+def test_state_under_other_names_is_said_not_found_never_none(capsys):
+    ns = {"np": np}
+    exec(RENAMED_STATE, ns)
+    with pytest.raises(AssertionError) as info:
+        pt.test_adam(ns["Adam"])
+    message = str(info.value)
+    assert "没有找到 self.v、self.u、self.t（如果你用别的名字保存它们，可以忽略这一条）" in message
+    assert "None" not in message
 
 
 def test_the_phrases_belong_to_known_mistakes():
