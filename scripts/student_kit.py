@@ -61,6 +61,7 @@ SETUP_JUPYTERLAB = '''r"""把这个虚拟环境里的 JupyterLab 设置成学生
 （Windows：.venv\\Scripts\\python setup_jupyterlab.py）。nbgrader 还带有老师用的工具（Formgrader、
 Course List、Create Assignment）和需要课程服务器的 Assignment List，本地用不上，这里把它们关掉。
 设置写在这个虚拟环境的 etc/jupyter 文件夹里，不影响别的环境；删掉它写的两个文件就恢复原样。
+它还把作业笔记本元数据里的 language_info 换成这个环境的（见最后几行），别的内容不变。
 """
 import json
 import sys
@@ -78,6 +79,16 @@ page_config.write_text(json.dumps({{"disabledExtensions": {{name: True for name 
                                    "lockedExtensions": {{name: True for name in LAB_OFF}}}}, indent=2) + "\\n")
 server_config.write_text(json.dumps({{"ServerApp": {{"jpserver_extensions": {{name: False for name in SERVER_OFF}}}}}},
                                     indent=2) + "\\n")
+
+# 内核启动后，JupyterLab 把内核报告的 language_info（其中有 Python 的版本号）写进笔记本的元数据；
+# 与文件里的不同时，没改过的笔记本一打开就显示“未保存”。这里先写入本环境的值，只改这一项。
+notebook = Path(__file__).resolve().parent / "mlp_optimizers" / "mlp_optimizers.ipynb"
+if notebook.exists():
+    from ipykernel.ipkernel import IPythonKernel
+    data = json.loads(notebook.read_text(encoding="utf-8"))
+    if data["metadata"].get("language_info") != IPythonKernel.language_info:
+        data["metadata"]["language_info"] = IPythonKernel.language_info
+        notebook.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\\n", encoding="utf-8")
 print("JupyterLab 已设置好：nbgrader 只留下 Validate。现在可以运行 jupyter lab。")
 '''
 

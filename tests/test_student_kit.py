@@ -2,6 +2,7 @@
 data, a README and pinned requirements, and nothing of the instructor's; installed into a
 fresh virtual environment from its own requirements.txt, it runs the notebook (with the
 reference solution filled in) from top to bottom on the short schedule."""
+import json
 import os
 import re
 import subprocess
@@ -124,6 +125,12 @@ def test_the_kit_runs_in_a_fresh_virtual_environment(kit, tmp_path):
     for plugin in student_kit.STUDENT_LAB_OFF:
         assert plugin in disabled, disabled
     assert "validate-assignment" not in disabled
+    # the notebook's language_info is the kernel's: JupyterLab shows no unsaved marker on opening it
+    kernel_info = subprocess.run([str(venv / "bin" / "python"), "-c", "import json; from ipykernel.ipkernel "
+                                  "import IPythonKernel; print(json.dumps(IPythonKernel.language_info))"],
+                                 env=env, capture_output=True, text=True, timeout=120, check=True)
+    stamped = nbformat.read(root / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    assert stamped.metadata.language_info == json.loads(kernel_info.stdout)
 
     notebook_path = root / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nbformat.write(_with_solutions(nbformat.read(notebook_path, as_version=4)), notebook_path)
