@@ -7,6 +7,8 @@
     mlp_optimizers_student/
         README.md            how to install, open, check and hand in (Chinese)
         requirements.txt     every package a fresh virtual environment needs, pinned
+        setup_jupyterlab.py  run once after pip install: a student's JupyterLab (nbgrader's Validate
+                             only, as on the course hub), written into the virtual environment
         mlp_optimizers/      the committed release: notebook, utils.py, public_tests.py, images/
         data/mnist/          the four MNIST files, their README (license, citation) and SHA256SUMS
 
@@ -45,6 +47,51 @@ DATA_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "README.md", "SHA256SUMS")
 PYTHON_REQUIRES = "3.11"  # numpy 2.4 needs Python 3.11 or later
 
+# nbgrader's JupyterLab plugins and server extensions that only an instructor (or a student on
+# the course hub, with its exchange) uses; the kit switches them off as the hub does for its
+# student role (deploy/jupyterhub/course_hub.py), so a student's JupyterLab shows Validate only.
+STUDENT_LAB_OFF = ("@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:course-list",
+                   "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                   "@jupyterlab/apputils-extension:announcements")
+STUDENT_SERVER_OFF = ("nbgrader.server_extensions.assignment_list", "nbgrader.server_extensions.course_list",
+                      "nbgrader.server_extensions.formgrader")
+SETUP_JUPYTERLAB = '''r"""把这个虚拟环境里的 JupyterLab 设置成学生用的样子：nbgrader 只留下工具栏的 Validate 按钮。
+
+安装完 requirements.txt 之后运行一次：.venv/bin/python setup_jupyterlab.py
+（Windows：.venv\\Scripts\\python setup_jupyterlab.py）。nbgrader 还带有老师用的工具（Formgrader、
+Course List、Create Assignment）和需要课程服务器的 Assignment List，本地用不上，这里把它们关掉。
+设置写在这个虚拟环境的 etc/jupyter 文件夹里，不影响别的环境；删掉它写的两个文件就恢复原样。
+它还把作业笔记本元数据里的 language_info 换成这个环境的（见最后几行），别的内容不变。
+"""
+import json
+import sys
+from pathlib import Path
+
+LAB_OFF = {lab_off}
+SERVER_OFF = {server_off}
+
+etc = Path(sys.prefix) / "etc" / "jupyter"
+page_config = etc / "labconfig" / "page_config.d" / "mlp_optimizers_student.json"
+server_config = etc / "jupyter_server_config.d" / "zz_mlp_optimizers_student.json"
+page_config.parent.mkdir(parents=True, exist_ok=True)
+server_config.parent.mkdir(parents=True, exist_ok=True)
+page_config.write_text(json.dumps({{"disabledExtensions": {{name: True for name in LAB_OFF}},
+                                   "lockedExtensions": {{name: True for name in LAB_OFF}}}}, indent=2) + "\\n")
+server_config.write_text(json.dumps({{"ServerApp": {{"jpserver_extensions": {{name: False for name in SERVER_OFF}}}}}},
+                                    indent=2) + "\\n")
+
+# 内核启动后，JupyterLab 把内核报告的 language_info（其中有 Python 的版本号）写进笔记本的元数据；
+# 与文件里的不同时，没改过的笔记本一打开就显示“未保存”。这里先写入本环境的值，只改这一项。
+notebook = Path(__file__).resolve().parent / "mlp_optimizers" / "mlp_optimizers.ipynb"
+if notebook.exists():
+    from ipykernel.ipkernel import IPythonKernel
+    data = json.loads(notebook.read_text(encoding="utf-8"))
+    if data["metadata"].get("language_info") != IPythonKernel.language_info:
+        data["metadata"]["language_info"] = IPythonKernel.language_info
+        notebook.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\\n", encoding="utf-8")
+print("JupyterLab 已设置好：nbgrader 只留下 Validate。现在可以运行 jupyter lab。")
+'''
+
 README = """# 三层全连接神经网络与梯度下降优化算法：学生包
 
 这个压缩包里有完成作业需要的全部文件：
@@ -53,6 +100,7 @@ README = """# 三层全连接神经网络与梯度下降优化算法：学生包
 mlp_optimizers_student/
     README.md            本说明
     requirements.txt     需要安装的 Python 包（固定版本）
+    setup_jupyterlab.py  安装之后运行一次：JupyterLab 里 nbgrader 只留下 Validate
     mlp_optimizers/      作业：mlp_optimizers.ipynb、utils.py、public_tests.py、images/
     data/mnist/          MNIST 数据（四个 .gz 文件，以及数据的说明和校验和）
 ```
@@ -64,9 +112,12 @@ mlp_optimizers_student/
 ```bash
 python3 -m venv .venv
 .venv/bin/pip install -r requirements.txt
+.venv/bin/python setup_jupyterlab.py
 ```
 
-Windows 上把 `.venv/bin/` 换成 `.venv\\Scripts\\`。用 conda 的同学可以先 `conda create -n mlp python={python}`、`conda activate mlp`，再 `pip install -r requirements.txt`。
+最后一行只需运行一次：nbgrader 还带有老师用的工具（Formgrader、Course List、Create Assignment）和需要课程服务器的 Assignment List，它把这些关掉，JupyterLab 里只留下 Validate 按钮。
+
+Windows 上把 `.venv/bin/` 换成 `.venv\\Scripts\\`。用 conda 的同学可以先 `conda create -n mlp python={python}`、`conda activate mlp`，再 `pip install -r requirements.txt` 和 `python setup_jupyterlab.py`。
 
 ## 2 打开作业
 
@@ -83,6 +134,7 @@ Windows 上把 `.venv/bin/` 换成 `.venv\\Scripts\\`。用 conda 的同学可�
 - 3.3.1 的梯度检查和 3.4.3 的“记住 50 个训练样本”不计分，但能尽早发现反向传播和参数更新里的错误。
 - 第 5 部分的思考题写在题目下面的单元格里，由老师人工评分。
 - 完整运行一遍要训练 8 个网络，每个 10000 次迭代，需要几分钟。笔记本开头把 BLAS 限制为单线程：在多人共用的机器上这样快得多；自己的电脑很空闲时可以把 `BLAS_THREADS` 改成 `None`。
+- 写代码、调试时可以把第一个代码单元格里的 `SHORT_RUN` 改成 `True`：每次训练只做 200 次迭代，几十秒就能从头运行到尾。回答思考题和提交之前改回 `False`，再完整运行一遍。
 
 ## 4 提交
 
@@ -145,7 +197,9 @@ def requirements_text():
 def kit_files():
     """[(path inside the zip, bytes)] in zip order."""
     files = [(f"{KIT}/README.md", README.format(python=PYTHON_REQUIRES).encode("utf-8")),
-             (f"{KIT}/requirements.txt", requirements_text().encode("utf-8"))]
+             (f"{KIT}/requirements.txt", requirements_text().encode("utf-8")),
+             (f"{KIT}/setup_jupyterlab.py", SETUP_JUPYTERLAB.format(
+                 lab_off=repr(STUDENT_LAB_OFF), server_off=repr(STUDENT_SERVER_OFF)).encode("utf-8"))]
     for path in sorted(RELEASE.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
             files.append((f"{KIT}/{ASSIGNMENT}/{path.relative_to(RELEASE).as_posix()}", path.read_bytes()))

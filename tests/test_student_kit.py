@@ -2,6 +2,7 @@
 data, a README and pinned requirements, and nothing of the instructor's; installed into a
 fresh virtual environment from its own requirements.txt, it runs the notebook (with the
 reference solution filled in) from top to bottom on the short schedule."""
+import json
 import os
 import re
 import subprocess
@@ -20,7 +21,7 @@ from autograder.course import ASSIGNMENT, RELEASE_DIR, SOURCE_DIR  # noqa: E402
 
 KIT = student_kit.KIT
 EXPECTED = {
-    f"{KIT}/README.md", f"{KIT}/requirements.txt",
+    f"{KIT}/README.md", f"{KIT}/requirements.txt", f"{KIT}/setup_jupyterlab.py",
     f"{KIT}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", f"{KIT}/{ASSIGNMENT}/utils.py", f"{KIT}/{ASSIGNMENT}/public_tests.py",
     *(f"{KIT}/data/mnist/{name}" for name in student_kit.DATA_FILES),
     *(f"{KIT}/{ASSIGNMENT}/images/{p.name}" for p in (RELEASE_DIR / "images").glob("*.png")),
@@ -69,6 +70,21 @@ def test_the_readme_uses_only_the_kit():
         assert step in readme
 
 
+def test_the_kit_switches_off_what_the_hub_switches_off_for_a_student():
+    """The kit's JupyterLab is a student's: nbgrader's Validate only, as on the course hub."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("course_hub", ROOT / "deploy" / "jupyterhub" / "course_hub.py")
+    hub = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hub)
+    assert set(student_kit.STUDENT_LAB_OFF) == (
+        {plugin for plugin, roles in hub.LAB_PLUGINS.items() if "student" not in roles}
+        | {"@jupyter/nbgrader:assignment-list"} | set(hub.LAB_OFF))
+    assert set(student_kit.STUDENT_SERVER_OFF) == (
+        {ext for ext, roles in hub.SERVER_EXTENSIONS.items() if "student" not in roles}
+        | {"nbgrader.server_extensions.assignment_list"})
+    assert "setup_jupyterlab.py" in student_kit.README
+
+
 def _with_solutions(notebook):
     """The kit's notebook with each solution cell (code and the answers to the questions)
     replaced by the source notebook's."""
@@ -98,6 +114,23 @@ def test_the_kit_runs_in_a_fresh_virtual_environment(kit, tmp_path):
     install = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "-r", "requirements.txt"],
                              cwd=root, env=env, capture_output=True, text=True, timeout=1800)
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+
+    setup = subprocess.run([str(venv / "bin" / "python"), "setup_jupyterlab.py"], cwd=root, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert setup.returncode == 0, setup.stderr
+    extensions = subprocess.run([str(venv / "bin" / "jupyter"), "labextension", "list"], cwd=root, env=env,
+                                capture_output=True, text=True, timeout=300)
+    disabled = extensions.stdout + extensions.stderr
+    disabled = disabled[disabled.index("Disabled extensions"):]
+    for plugin in student_kit.STUDENT_LAB_OFF:
+        assert plugin in disabled, disabled
+    assert "validate-assignment" not in disabled
+    # the notebook's language_info is the kernel's: JupyterLab shows no unsaved marker on opening it
+    kernel_info = subprocess.run([str(venv / "bin" / "python"), "-c", "import json; from ipykernel.ipkernel "
+                                  "import IPythonKernel; print(json.dumps(IPythonKernel.language_info))"],
+                                 env=env, capture_output=True, text=True, timeout=120, check=True)
+    stamped = nbformat.read(root / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    assert stamped.metadata.language_info == json.loads(kernel_info.stdout)
 
     notebook_path = root / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nbformat.write(_with_solutions(nbformat.read(notebook_path, as_version=4)), notebook_path)

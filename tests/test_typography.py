@@ -138,6 +138,11 @@ TERMS = [
     (re.compile(r"指数加权"), "指数移动平均"),
     (re.compile(r"监督数据"), "标签"),
     (re.compile(r"\bHint\b"), "提示"),
+    (re.compile(r"正向传播"), "前向传播"),
+    (re.compile(r"交叉熵误差"), "交叉熵损失"),
+    (re.compile(r"正规化"), "归一化"),
+    # alpha is the learning rate (学习率); what a parameter moves in one update is its 移动量
+    (re.compile(r"步长"), "学习率（α）或移动量（每次更新参数移动的距离）"),
 ]
 PROSE_ONLY_TERMS = [(re.compile(r"LeakyRelu(?!\d)"), "LeakyReLU（类名 `LeakyRelu` 写在代码格式里）")]
 

@@ -383,15 +383,24 @@ def plot_histories(histories, smooth=50, zoom=0.012, path=None):
         ax_acc.set_ylim(max(0.0, low - 0.02), 1.0)
         best = max(finals.values())
         last_iter = max(h["eval_iter"][-1] for h in histories.values() if h["eval_iter"])
-        ax_zoom.set_xlim(0.45 * last_iter, 1.2 * last_iter)
+        # room on the right for the labels "0.9783 name": the longest one decides
+        longest = max(len(f"{value:.4f} {name}") for name, value in finals.items())
+        ax_zoom.set_xlim(0.45 * last_iter, max(1.2, 1.05 + 0.012 * longest) * last_iter)
         ax_zoom.set_ylim(best - zoom, best + zoom / 6)
         label_y = best + zoom  # labels top-down, at least zoom/16 apart so that none overlap
+        below = []  # runs that end under the zoomed range: named at the panel's bottom instead
         for name, value in sorted(finals.items(), key=lambda item: -item[1]):
-            if value >= best - zoom:
+            if value < best - zoom:
+                below.append(f"{value:.4f} {name}")
+            else:
                 label_y = min(value, label_y - zoom / 16)
                 ax_zoom.annotate(f"{value:.4f} {name}", (histories[name]["eval_iter"][-1], value),
                                  xytext=(histories[name]["eval_iter"][-1] + 0.01 * last_iter, label_y),
                                  textcoords="data", va="center", fontsize=8, color=styles[name]["color"])
+        if below:
+            ax_zoom.text(0.02, 0.03, "below this range: " + ", ".join(below), transform=ax_zoom.transAxes,
+                         fontsize=8, va="bottom", ha="left",
+                         bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     ax_zoom.set(xlabel="iteration", ylabel="test accuracy",
                 title=f"Test accuracy (zoom: {100 * zoom:.1f} points below the best)")
     for ax in (ax_loss, ax_acc, ax_zoom):
