@@ -432,3 +432,12 @@ def test_the_comparison_plot_tells_close_optimizers_apart():
     fig = utils.plot_final_accuracy(finals)
     assert fig.axes[0].get_xlim()[0] > 0.85
     plt.close(fig)
+
+
+def test_a_rising_loss_is_reported_as_rising_with_the_number_printed(capsys):
+    losses = [2.303] * 10 + [13.0 + 0.2 * i for i in range(10)]      # the last 10 average 13.9
+    with pytest.raises(AssertionError) as failure:
+        pt.check_overfit({"train_loss": losses, "train_acc": [0.1, 0.12]})
+    printed = capsys.readouterr().out
+    assert "2.303 -> 13.9000" in printed
+    assert "没有下降，反而升到 13.9000" in str(failure.value) and "降到" not in str(failure.value).replace("没有下降", "")

@@ -1054,17 +1054,18 @@ def check_gradients(analytic, numerical, tolerance=1e-6):
 def check_overfit(history, samples=50):
     """记住一小批训练样本：history 是 train_network 在这 samples 个样本上训练后的返回值。
 
-    打印最后的训练准确率和损失的变化。最后一次评估的训练准确率应为 100%，最后 10 次迭代的
-    平均损失应小于第一次迭代损失的十分之一。
+    打印最后的训练准确率和损失的变化（第一次迭代的损失 -> 最后 10 次迭代的平均损失）。最后一次
+    评估的训练准确率应为 100%，最后 10 次迭代的平均损失应小于第一次迭代损失的十分之一。
     """
     accuracy = history["train_acc"][-1]
     first = history["train_loss"][0]
     last = float(np.mean(history["train_loss"][-10:]))
-    print("训练准确率：{:.2f}，损失：{:.3f} -> {:.4f}".format(accuracy, first, history["train_loss"][-1]))
+    print("训练准确率：{:.2f}，损失：{:.3f} -> {:.4f}（最后 10 次迭代的平均）".format(accuracy, first, last))
     if accuracy < 1.0 or not last < 0.1 * first:
+        change = "降到" if last < first else "没有下降，反而升到" if last > first else "停在"
         raise _Failure(
-            "网络没有记住这 {} 个训练样本：训练准确率 {:.2f}，损失从 {:.3f} 降到 {:.3f}。"
+            "网络没有记住这 {} 个训练样本：训练准确率 {:.2f}，损失从 {:.3f} {} {:.4f}。"
             "参数比样本多得多的网络应当能做到 100%。\n提示：检查前向传播、反向传播和 SGD 的更新"
             "（参数要原地更新：params[key] -= ...），以及学习率和迭代次数。".format(
-                samples, accuracy, first, last))
+                samples, accuracy, first, change, last))
     _passed("check_overfit")
