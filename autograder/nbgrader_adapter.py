@@ -379,48 +379,44 @@ class Course:
         with Gradebook(self.db_url) as gradebook:
             return [student.id for student in gradebook.students]
 
-    def scores(self):
-        """{student: {grade_id: score}} of the autograded test cells, from the gradebook."""
+    def _submitted_notebooks(self):
+        """(student id, nbgrader SubmittedNotebook) of every student with a submission of the
+        assignment in the gradebook; none before the course has a gradebook."""
         from nbgrader.api import Gradebook, MissingEntry
 
+        if not (self.root / "gradebook.db").exists():
+            return
         with Gradebook(self.db_url) as gradebook:
-            result = {}
             for student in gradebook.students:
                 try:
-                    notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student.id)
+                    yield student.id, gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student.id)
                 except MissingEntry:
                     continue
-                result[student.id] = {grade.name: float(grade.score or 0.0) for grade in notebook.grades
-                                      if grade.name in TEST_CELLS}
-            return result
+
+    def scores(self):
+        """{student: {grade_id: score}} of the autograded test cells, from the gradebook."""
+        return {student: {grade.name: float(grade.score or 0.0) for grade in notebook.grades
+                          if grade.name in TEST_CELLS}
+                for student, notebook in self._submitted_notebooks()}
 
     def totals(self):
         """{student: Totals} of every student with a submission of the assignment in the
         gradebook: the autograded test cells and the hand-graded cells (written answers,
         formgrader) summed apart, each cell's score as nbgrader counts it (a manual score
         replaces the automatic one)."""
-        from nbgrader.api import Gradebook, MissingEntry
-
-        if not (self.root / "gradebook.db").exists():
-            return {}
-        with Gradebook(self.db_url) as gradebook:
-            result = {}
-            for student in gradebook.students:
-                try:
-                    notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student.id)
-                except MissingEntry:
-                    continue
-                auto = hand = hand_max = 0.0
-                pending = 0
-                for grade in notebook.grades:
-                    if grade.name in TEST_CELLS:
-                        auto += float(grade.score or 0.0)
-                    else:
-                        hand += float(grade.score or 0.0)
-                        hand_max += float(grade.max_score or 0.0)
-                        pending += grade.manual_score is None
-                result[student.id] = Totals(auto, hand, hand_max, pending)
-            return result
+        result = {}
+        for student, notebook in self._submitted_notebooks():
+            auto = hand = hand_max = 0.0
+            pending = 0
+            for grade in notebook.grades:
+                if grade.name in TEST_CELLS:
+                    auto += float(grade.score or 0.0)
+                else:
+                    hand += float(grade.score or 0.0)
+                    hand_max += float(grade.max_score or 0.0)
+                    pending += grade.manual_score is None
+            result[student] = Totals(auto, hand, hand_max, pending)
+        return result
 
 
 @dataclass(frozen=True)
