@@ -72,6 +72,7 @@ STUDENT_CLASS = "student-content"
 # The page's own rules, after nbconvert's: formulas, images, and the student's box.
 _PAGE_CSS = formulas.MATH_CSS + f"""
 img {{ max-width: 100%; height: auto; }}
+div.output_area pre {{ white-space: pre-wrap; overflow-wrap: anywhere; }}
 body > div.{STUDENT_CLASS} {{ contain: paint !important; position: relative !important; z-index: 0 !important;
                              overflow-x: auto !important; }}
 """
