@@ -1,7 +1,9 @@
 """The batch: grading submissions in parallel worker processes, recording each result as it
 arrives, and resuming after an interruption.
 
-    grade_batch(course, pending, options, workers, manifest, fingerprint) -> number graded
+    grade_batch(course, pending, options, workers, manifest, fingerprint, report_line, grader_time)
+        -> number graded
+    record_ungraded(course, result)   0 (or no score) with the reason replaces what a student had
 
 Each worker is a process of its own (multiprocessing "spawn") that grades one submission
 at a time with grade_submission: nbgrader's autograde through the sandbox
@@ -9,6 +11,8 @@ at a time with grade_submission: nbgrader's autograde through the sandbox
 on top, made readable offline. Workers never run student code themselves; they die with
 the main process (PR_SET_PDEATHSIG), and the sandboxes die with their worker (bwrap
 --die-with-parent), so a killed `grade` leaves nothing running and a re-run proceeds.
+A submission may take options['wall_time'] + grader_time seconds; past that the workers are
+stopped, it gets 0 with the reason, and the others in flight are graded again.
 
 The manifest (grade_manifest.json in the course) holds, per student, the sha256 of the
 graded file, the fingerprint of what a grade depends on (the assignment's source and the
