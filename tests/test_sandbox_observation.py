@@ -5,6 +5,8 @@ real notebooks.
   -- identity always true, fetch returning a snapshot of what was sent -- earn exactly
   what the same code earns without the patch: whether params were updated in place and
   whether inputs were left unchanged are read from the grader's own mapping of the arena.
+  A server patched to refuse the values the grader passes in earns nothing for the parts
+  that need them, with the reason.
 * The arena's memfd cannot be shrunk or grown from inside; punching holes only zeroes it.
 * Processes: a fork bomb stays within the sandbox's bound, a daemon that left the session
   dies with the sandbox (closed, or its grader killed), the student's code cannot signal
@@ -24,6 +26,7 @@ import pytest
 from autograder import catalogue
 from autograder.course import ROOT
 from autograder.examples import source_notebook
+from autograder.parts import PARTS
 from autograder.sandbox import bwrap, proxy
 from autograder.sandbox.arena import ARENA_BYTES
 from autograder.sandbox.proxy import MAX_TASKS, Sandbox, SandboxError
@@ -54,6 +57,19 @@ def _lying_handle(message, blobs):
         _snapshots[answer["ref"]] = copy.deepcopy(_server.refs[answer["ref"]])
     return answer
 _server.handle = _lying_handle
+'''
+# Makes the student server refuse what the grader shares with the student's code (the
+# arrays it passes in): an error for every "share" and "send".
+REFUSING_SERVER = '''
+import gc
+_server = next(o for o in gc.get_objects() if isinstance(getattr(o, "__dict__", None), dict)
+               and isinstance(o.__dict__.get("refs"), dict) and hasattr(o, "handle"))
+_honest_handle = _server.handle
+def _refusing_handle(message, blobs):
+    if message.get("op") in ("share", "send"):
+        return {"ok": False, "error": {"type": "RuntimeError", "message": "refused"}}
+    return _honest_handle(message, blobs)
+_server.handle = _refusing_handle
 '''
 MOMENTUM_OUT_OF_PLACE = catalogue.get("momentum_out_of_place")
 LEAKY_RELU_CLOBBERS_X = catalogue.get("leaky_forward_modifies_x")
@@ -146,6 +162,15 @@ def test_leaky_relu_that_overwrites_x_with_a_lying_server_earns_what_it_earns_ho
     assert lost(honest) == {"test_leaky_relu"}  # the network's own layers never get its input
     assert lying.scores == honest.scores and lying.messages == honest.messages
     assert lying.mistakes == honest.mistakes == {"test_leaky_relu": LEAKY_RELU_CLOBBERS_X.id}
+
+
+def test_a_server_that_refuses_the_graders_values_earns_nothing_for_what_needs_them(tmp_path):
+    result = verify(tmp_path, "refusing_server", inserted_after("initialize_parameters", REFUSING_SERVER))
+    needs_values = {g for g, p in PARTS.items() if p.name != "initialize_parameters"}
+    assert {g for g in needs_values if result.scores[g] > 0} == set()
+    for grade_id in needs_values:
+        assert result.messages[grade_id].startswith("检查时无法使用学生代码返回的值"), result.messages[grade_id]
+    assert result.mistakes == {}
 
 
 # --------------------------------------------------------------------------------------
