@@ -290,6 +290,8 @@ def test_report_and_feedback(first):
     hand = sum(hand_graded(course).values())   # the written answers, graded by hand
     assert hand > 0 and f"{hand:g} points in all" in report
     assert f"书面回答共 {hand:g} 分" in feedback(course, "alice")
+    # written answers nobody has graded yet have no score on the page, nor in its total
+    assert "Written response" not in feedback(course, "alice") and "(Score: 100.0 / 100.0)" in feedback(course, "alice")
 
 
 @pytest.mark.slow

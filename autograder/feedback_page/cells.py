@@ -51,9 +51,10 @@ _PYTHON = {"python", "py", "python3", "ipython", "ipython3"}
 
 def configure(config):
     """The settings of nbgrader's GenerateFeedback (a traitlets Config) that bound its
-    rendering: BoundCells before nbgrader's own preprocessors, highlight_python for code."""
-    from nbgrader.preprocessors import GetGrades
-    config.GenerateFeedback.preprocessors = [BoundCells, GetGrades, CSSHTMLHeaderPreprocessor]
+    rendering: BoundCells before nbgrader's own preprocessors, GradesSoFar for GetGrades
+    (feedback_page/hand_grades.py), highlight_python for code."""
+    from autograder.feedback_page.hand_grades import GradesSoFar
+    config.GenerateFeedback.preprocessors = [BoundCells, GradesSoFar, CSSHTMLHeaderPreprocessor]
     config.HTMLExporter.filters = {"highlight_code": highlight_python}
     return config
 
