@@ -10,7 +10,9 @@
 #                                       playwright drives Debian's chromium; Chinese glyphs);
 #                                     nodejs, npm, python3-venv: the course hub of the end-to-end
 #                                       test (configurable-http-proxy; a venv of /usr/bin/python3),
-#                                       and, as root, the hub's pinned software in /opt/mlp-course-hub
+#                                       and, as root, the hub's pinned software in /opt/mlp-course-hub;
+#                                     slurmctld, slurmd, slurm-client, munge: a single-node SLURM
+#                                       cluster for grading through dask-jobqueue (tests/slurm_cluster.py)
 #
 # Exit status: 1 when a package `demo` needs is missing and cannot be installed, else 0.
 set -u
@@ -26,6 +28,10 @@ if [ "$goal" = test ]; then
     command -v npm >/dev/null 2>&1 || optional="$optional npm"
     { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import venv, ensurepip" >/dev/null 2>&1; } \
         || optional="$optional python3-venv"
+    for program in slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge; do
+        command -v "${program%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${program%%:*}" ] \
+            || optional="$optional ${program#*:}"
+    done
 fi
 missing="$needed$optional"
 
