@@ -210,6 +210,36 @@ def test_a_hostile_student_against_the_exchange(exchange):
     assert json.loads((submitted(ex, BOB) / NOTEBOOK).read_text())["cells"][0]["source"] == "# bob-second\n"
 
 
+# what a student's kernel says about itself when JupyterLab starts it (kernel_info_reply)
+KERNEL_LANGUAGE_INFO = """
+import json
+from jupyter_client.manager import start_new_kernel
+manager, client = start_new_kernel(kernel_name="python3")
+try:
+    print(json.dumps(client.kernel_info(reply=True, timeout=60)["content"]["language_info"]))
+finally:
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+"""
+
+
+def test_the_released_notebook_carries_the_students_kernel_language_info(exchange):
+    """JupyterLab writes the kernel's language_info into an opened notebook; the released one
+    already holds it, so the untouched notebook does not open as changed."""
+    ex = exchange
+    code, out = nbgrader(ex, INSTRUCTOR, "release_assignment", ASSIGNMENT, "--force", cwd=str(ex["course"]))
+    assert code == 0, out
+    released = json.loads((ex["exchange"] / ASSIGNMENT / "outbound" / ASSIGNMENT / NOTEBOOK).read_text())
+    env = course_hub.user_environment(ex["settings"], ALICE)
+    reported = course_hub.as_user(ALICE, ["python", "-c", KERNEL_LANGUAGE_INFO], env, timeout=120)
+    language_info = json.loads(reported.stdout.strip().splitlines()[-1])
+    assert language_info["name"] == "python" and language_info["version"], language_info
+    assert released["metadata"]["language_info"] == language_info
+    # the cells are the instructor's release, unchanged
+    source = json.loads((ex["course"] / "release" / ASSIGNMENT / NOTEBOOK).read_text())
+    assert released["cells"] == source["cells"]
+
+
 def test_grade_refuses_a_linked_notebook_in_a_submitted_tree(tmp_path):
     """`grade` reads a submitted/<student>/mlp_optimizers/ tree without following links: a
     notebook that is a symbolic link (to the solutions) gets a reason, not a grade."""

@@ -11,6 +11,7 @@ formgrader's buttons all use them:
   every step   the exchange root and the course's folders are made by course_hub.py setup;
                nobody needs to write the root (nbgrader's own check wants it writable by
                everyone, and its release makes it 0777)
+  Release      the released notebooks carry this environment's kernel language_info
   Submit       the submission folder is 0750: its owner and the instructor's group (inherited
                from inbound's setgid bit) read it; nbgrader makes it 0777
   Collect      an entry of inbound is collected only when the folder and everything in it
@@ -34,12 +35,14 @@ The layout course_hub.py setup makes (see prepare_exchange there):
 import datetime
 import errno
 import glob
+import json
 import os
 import pwd
 import shutil
 import stat
 from dataclasses import dataclass, field
 
+from ipykernel.ipkernel import IPythonKernel
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.exchange.default.collect import ExchangeCollect, groupby
 from nbgrader.exchange.default.exchange import Exchange
@@ -68,7 +71,19 @@ class CourseExchange(Exchange):
 
 
 class ReleaseAssignment(CourseExchange, ExchangeReleaseAssignment):
-    """nbgrader's release, without making the root 0777."""
+    """nbgrader's release, without making the root 0777; the released notebooks carry the
+    language_info of this environment's kernel (the students' servers run the same one), which
+    JupyterLab would otherwise write into the notebook when the kernel starts, marking the
+    untouched notebook as changed."""
+
+    def copy_files(self):
+        super().copy_files()
+        for path in glob.glob(os.path.join(glob.escape(self.dest_path), "**", "*.ipynb"), recursive=True):
+            with open(path, encoding="utf-8") as handle:
+                notebook = json.load(handle)
+            notebook.setdefault("metadata", {})["language_info"] = IPythonKernel.language_info
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
 
 
 class FetchAssignment(CourseExchange, ExchangeFetchAssignment):
