@@ -450,28 +450,26 @@ def user_environment(settings, name):
 def write_configuration(settings):
     """STATE/etc/jupyter/{common,student,instructor}: what the user servers read through
     JUPYTER_CONFIG_PATH (nbgrader's exchange and course, the extensions of each role)."""
-    write_role_configs(Path(settings["state"]) / "etc" / "jupyter", settings["exchange"], course_exchange=True)
+    write_role_configs(Path(settings["state"]) / "etc" / "jupyter", settings["exchange"])
 
 
-def write_role_configs(etc, exchange, course_root=None, course_exchange=False):
-    """etc/common/nbgrader_config.py (course, exchange, JupyterHubAuthPlugin) and
-    etc/{student,instructor}/ (the role's JupyterLab plugins and server extensions, idle culling;
-    with course_root, the instructor's nbgrader_config.py pointing at the course directory;
-    with course_exchange, etc/common/course_exchange.py and every exchange step through its
-    classes). Also used by the Kubernetes image (k8s/Dockerfile: `course_hub.py config`)."""
+def write_role_configs(etc, exchange, course_root=None):
+    """etc/common/nbgrader_config.py (course, exchange through etc/common/course_exchange.py,
+    JupyterHubAuthPlugin) and etc/{student,instructor}/ (the role's JupyterLab plugins and
+    server extensions, idle culling; with course_root, the instructor's nbgrader_config.py
+    pointing at the course directory). Also used by the Kubernetes image (k8s/Dockerfile:
+    `course_hub.py config`)."""
     etc = Path(etc)
     common = etc / "common"
     common.mkdir(parents=True, exist_ok=True)
-    exchange_steps = ""
-    if course_exchange:
-        shutil.copy2(HERE / "course_exchange.py", common / "course_exchange.py")
-        exchange_steps = "\n".join(
-            ['', "# every exchange step through course_exchange.py (beside this file): the owner of a",
-             "# submission says whose it is; nobody but root writes the exchange root",
-             "import os.path, sys  # noqa: E401,E402",
-             "if os.path.dirname(__file__) not in sys.path:  # noqa: F821",
-             "    sys.path.insert(0, os.path.dirname(__file__))  # noqa: F821",
-             *[f'c.ExchangeFactory.{step} = "course_exchange.{name}"' for step, name in EXCHANGE_CLASSES.items()]]) + "\n"
+    shutil.copy2(HERE / "course_exchange.py", common / "course_exchange.py")
+    exchange_steps = "\n".join(
+        ['', "# every exchange step through course_exchange.py (beside this file): the owner of a",
+         "# submission says whose it is; nobody but root writes the exchange root",
+         "import os.path, sys  # noqa: E401,E402",
+         "if os.path.dirname(__file__) not in sys.path:  # noqa: F821",
+         "    sys.path.insert(0, os.path.dirname(__file__))  # noqa: F821",
+         *[f'c.ExchangeFactory.{step} = "course_exchange.{name}"' for step, name in EXCHANGE_CLASSES.items()]]) + "\n"
     (common / "nbgrader_config.py").write_text(f'''\
 """nbgrader, for every user of the course hub (nbgrader's docs put this file in /etc/jupyter/;
 the hub passes this folder to the user servers in JUPYTER_CONFIG_PATH instead)."""
