@@ -21,12 +21,9 @@ import os
 import pwd
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,18 +31,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HUB_DIR = ROOT / "deploy" / "jupyterhub"
 RESULTS = ROOT / "results" / "hub-limits"
-CHROMIUM = "/usr/bin/chromium"
 sys.path.insert(0, str(HUB_DIR))
 import course_hub  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hostile_student import CPU_HOG, FILL_DISK, FORK_BOMB, MEMORY_TREE, attack, run_in_server  # noqa: E402
+from hub_harness import CHROMIUM, browser_hub_skip_reason, responds, start_hub, stop_hub  # noqa: E402
 
 from autograder.sandbox.limits import _inside, _mounts  # noqa: E402
 
 INSTRUCTOR, ALICE, EVE = "hl-teacher", "hl-alice", "hl-eve"
 MiB = 2**20
-TOTALS = course_hub.StudentTotals(memory_bytes=1024 * MiB, cpus=0.5, tasks=128, home_bytes=256 * MiB)
+TOTALS = course_hub.StudentTotals(memory_bytes=1024 * MiB, cpus=0.25, tasks=128, home_bytes=256 * MiB)
 INBOUND_BYTES = 192 * MiB
 LOGIN_TIMEOUT = 120_000        # ms: the first login starts the user's server
 
@@ -53,21 +50,12 @@ pytestmark = pytest.mark.slow
 
 
 def _skip_reason():
-    if os.geteuid() != 0:
-        return "needs root: it creates Unix accounts, cgroups and mounts"
-    if not Path(CHROMIUM).exists():
-        return "Debian's chromium is not installed (apt-get install chromium)"
-    missing = course_hub.missing_tools()
-    if missing:
-        return "cannot set up the course hub: " + "; ".join(missing)
+    if browser_hub_skip_reason():
+        return browser_hub_skip_reason()
     if not any("memory" in options for _, _, options in _mounts("cgroup")) and not _mounts("cgroup2"):
         return "no cgroup hierarchy is mounted"
     if not Path("/dev/loop-control").exists():
         return "no loop devices (/dev/loop-control): the homes cannot have filesystems of their own"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -r requirements.txt)"
     return None
 
 
@@ -75,26 +63,6 @@ if _skip_reason():
     pytest.skip(_skip_reason(), allow_module_level=True)
 
 from playwright.sync_api import sync_playwright  # noqa: E402
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def answers(url, timeout=60):
-    """True when url answers 200 within timeout s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.5)
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -106,26 +74,19 @@ def hub():
     RESULTS.mkdir(parents=True, exist_ok=True)
     try:
         settings = course_hub.setup(state, exchange=state / "exchange", instructor=INSTRUCTOR, students=[ALICE, EVE],
-                                    port=_free_port(), short_schedule=True, fresh=True, totals=TOTALS,
+                                    port=course_hub.free_port(), short_schedule=True, fresh=True, totals=TOTALS,
                                     inbound_bytes=INBOUND_BYTES)
         os.chmod(ROOT, checkout_mode & ~0o077)      # the hub starts only with a private checkout
         log = open(RESULTS / "hub.log", "w")
-        process = subprocess.Popen(["/usr/bin/python3", str(HUB_DIR / "course_hub.py"), "start", "--state", str(state)],
-                                   cwd=state, stdout=log, stderr=subprocess.STDOUT,
-                                   env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True)
+        process = start_hub(state, log)
         base = f"http://127.0.0.1:{settings['port']}"
-        assert answers(f"{base}/hub/login", 90), "the hub did not start (results/hub-limits/hub.log)"
+        assert responds(f"{base}/hub/login", 90), "the hub did not start (results/hub-limits/hub.log)"
         yield {"settings": settings, "base": base, "state": state,
                "accounts": json.loads((state / "accounts.json").read_text())}
     finally:
         os.chmod(ROOT, checkout_mode)
         if process is not None:
-            process.send_signal(signal.SIGTERM)      # the hub stops the user servers (and their cgroups)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop_hub(process)         # the hub stops the user servers (and so removes their cgroups)
         if log is not None:
             log.close()
         homes = [Path(pwd.getpwnam(name).pw_dir) for name in (ALICE, EVE) if course_hub.user_exists(name)]
@@ -250,7 +211,7 @@ def login(browser, hub, user):
 
 def still_going(hub, alice, eve):
     """The hub's API, the classmate's server and the attacker's own server all answer."""
-    assert answers(f"{hub['base']}/hub/api"), "the hub's API does not answer"
+    assert responds(f"{hub['base']}/hub/api"), "the hub's API does not answer"
     assert run_in_server(alice, "print(6 * 7)").strip() == "42", "the classmate's server does not run code"
     assert run_in_server(eve, "print(6 * 7)").strip() == "42", "the attacker's own server does not run code"
 
@@ -269,9 +230,12 @@ def test_a_hostile_student_against_the_limits_per_student(hub):
             # a fork bomb: stops at the processes total
             out = run_in_server(eve, attack(FORK_BOMB, SECONDS=8))
             group = json.loads(out.strip().splitlines()[-1])["group"]
+            deadline = time.monotonic() + 120
+            while read(folders["pids"], "pids.events", "max") == 0 and time.monotonic() < deadline:
+                time.sleep(1)
             assert read(folders["pids"], "pids.events", "max") > 0, "no fork was refused"
             assert int(read(folders["pids"], "pids.current")) <= TOTALS.tasks
-            assert answers(f"{hub['base']}/hub/api") and run_in_server(alice, "print(6 * 7)").strip() == "42"
+            assert responds(f"{hub['base']}/hub/api") and run_in_server(alice, "print(6 * 7)").strip() == "42"
             end_group(folders, group)
             still_going(hub, alice, eve)
 
@@ -293,9 +257,13 @@ def test_a_hostile_student_against_the_limits_per_student(hub):
             start, used = time.monotonic(), cpu_seconds(hogs)
             assert run_in_server(alice, "print(sum(range(10**6)))").strip() == str(sum(range(10**6)))
             time.sleep(max(0.0, 10 - (time.monotonic() - start)))
-            measurements["cpu_hogs_cores"] = round((cpu_seconds(hogs) - used) / (time.monotonic() - start), 2)
-            measurements["cpu_total_cores"] = TOTALS.cpus
-            assert read(folders["cpu"], "cpu.stat", "nr_throttled") > throttled, "the hogs were never throttled"
+            used, elapsed = cpu_seconds(hogs) - used, time.monotonic() - start
+            measurements.update(cpu_hogs_cores=round(used / elapsed, 2), cpu_total_cores=TOTALS.cpus,
+                                cpu_periods_throttled=read(folders["cpu"], "cpu.stat", "nr_throttled") - throttled)
+            # the kernel gives the cgroup at most its quota in each period (how much less the hogs got
+            # depends on what else the machine runs: without the limit, on an idle machine, they take
+            # every core); slack: a few periods and the clock ticks of /proc
+            assert used <= TOTALS.cpus * elapsed + 0.25, measurements
             end_group(folders, group)
             still_going(hub, alice, eve)
 

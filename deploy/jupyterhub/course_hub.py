@@ -401,6 +401,17 @@ def mount_disks(settings):
             log(f"warning: {target} is not size-limited (no filesystem of its own: {e})")
 
 
+def remove_cgroups(students):
+    """Removes the cgroups that a hub stopped without stopping the servers left for the students'
+    servers (student_cgroup.py; the checkout's autograder.sandbox.limits finds the hierarchies)."""
+    for path in (str(HERE), str(REPO)):
+        if path not in sys.path:
+            sys.path.append(path)
+    from student_cgroup import StudentCgroup
+    for name in students:
+        StudentCgroup.remove_all(name)
+
+
 def student_totals(settings):
     """The StudentTotals of the hub (hub.json's "totals", else the defaults)."""
     return StudentTotals(**settings.get("totals", {}))
@@ -782,6 +793,7 @@ def teardown(state=DEFAULT_STATE):
     kill_pid_file(state / "proxy.pid")
     for name in settings.get("users", []):
         stop_user_processes(name)
+    remove_cgroups(settings["students"])
     for _, target, *_ in limited_disks(settings):
         unmount(target)
     for name in settings.get("users", []):

@@ -67,18 +67,29 @@ class StudentCgroup:
     paths: dict
 
     @classmethod
+    def places(cls, student):
+        """The cgroups student's server may get on this machine, first choice first (none made)."""
+        name = PREFIX + student
+        v1 = {controller: _v1_parents(controller) for controller in CONTROLLERS}
+        options = [cls(2, {controller: parent / name for controller in CONTROLLERS})
+                   for parent in _v2_parents(CONTROLLERS)]
+        if all(v1.values()):
+            options.append(cls(1, {controller: parents[0] / name for controller, parents in v1.items()}))
+        return options
+
+    @classmethod
+    def remove_all(cls, student):
+        """Removes the cgroups of student's server that a stopped hub left (with their processes)."""
+        for cgroup in cls.places(student):
+            cgroup.remove()
+
+    @classmethod
     def create(cls, student, totals):
         """(a new cgroup for student limited to totals, None) or (None, why none could be made).
         A cgroup of that name left by an earlier hub is emptied (its processes killed) first."""
         why = "no cgroup hierarchy with the memory, cpu and pids controllers"
-        name = PREFIX + student
-        v1 = {controller: _v1_parents(controller) for controller in CONTROLLERS}
-        options = [(2, {controller: parent / name for controller in CONTROLLERS})
-                   for parent in _v2_parents(CONTROLLERS)]
-        if all(v1.values()):
-            options.append((1, {controller: parents[0] / name for controller, parents in v1.items()}))
-        for version, paths in options:
-            cgroup = cls(version, paths)
+        for cgroup in cls.places(student):
+            version, paths = cgroup.version, cgroup.paths
             try:
                 cgroup.remove()
                 for path in set(paths.values()):
