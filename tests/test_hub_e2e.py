@@ -34,13 +34,10 @@ import os
 import pwd
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -48,7 +45,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HUB_DIR = ROOT / "deploy" / "jupyterhub"
 RESULTS = ROOT / "results" / "e2e"
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 900}
@@ -74,24 +70,16 @@ import course_hub  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hostile_student import attempts, forge, from_now, skip_reason  # noqa: E402
+from hub_harness import CHROMIUM, browser_hub_skip_reason, responds, start_hub, stop_hub  # noqa: E402
 
 
 def _skip_reason():
-    if os.geteuid() != 0:
-        return "needs root: it creates Unix accounts and runs JupyterHub with PAM"
-    if not Path(CHROMIUM).exists():
-        return "Debian's chromium is not installed (apt-get install chromium; .ci/run installs it)"
+    if browser_hub_skip_reason():
+        return browser_hub_skip_reason()
     if not (shutil.which("node") and shutil.which("npm")):
         return "node and npm are not installed (apt-get install nodejs npm; .ci/run installs them)"
     if not shutil.which("bwrap"):
         return "bubblewrap is not installed (apt-get install bubblewrap): grade needs it"
-    missing = course_hub.missing_tools()
-    if missing:
-        return "cannot set up the course hub: " + "; ".join(missing)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -r requirements.txt)"
     return None
 
 
@@ -138,25 +126,6 @@ def prefilled(fetched, answered, typed):
 # the hub
 # ------------------------------------------------------------------------------------------
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
-
-
 class Steps:
     """Screenshots and the time of each step (results/e2e/steps.txt)."""
 
@@ -192,7 +161,7 @@ def hub():
     try:
         steps.note("install (venv and proxy; reused when present) and setup (accounts, course, exchange)")
         settings = course_hub.setup(state, exchange=state / "exchange", instructor=INSTRUCTOR,
-                                    students=[CORRECT, MISTAKE, ATTACKER], port=_free_port(), short_schedule=True,
+                                    students=[CORRECT, MISTAKE, ATTACKER], port=course_hub.free_port(), short_schedule=True,
                                     fresh=True)
         steps.note("setup done; starting JupyterHub")
         solutions = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -204,10 +173,9 @@ def hub():
             steps.note(f"start refused while students can read the checkout: {refused.stderr.strip()[:200]!r}")
             os.chmod(ROOT, checkout_mode & ~0o077)
         log = open(RESULTS / "hub.log", "w")
-        process = subprocess.Popen(start, cwd=state, stdout=log, stderr=subprocess.STDOUT,
-                                   env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True)
+        process = start_hub(state, log)
         base = f"http://127.0.0.1:{settings['port']}"
-        _wait_http(f"{base}/hub/login", 90)
+        assert responds(f"{base}/hub/login", 90), f"{base}/hub/login did not answer within 90 s"
         steps.note(f"hub up at {base}")
         accounts = json.loads((state / "accounts.json").read_text())
         # what students cannot read: the checkout, the instructor's course (solutions, checks,
@@ -227,12 +195,7 @@ def hub():
     finally:
         os.chmod(ROOT, checkout_mode)
         if process is not None:
-            process.send_signal(signal.SIGTERM)      # the hub stops the proxy and the user servers
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop_hub(process)
         if log is not None:
             log.close()
         course_hub.teardown(state)
@@ -320,6 +283,7 @@ def nbgrader_menu(page, hub, label, user):
     items = [text.strip() for text in menu.locator(".lm-Menu-itemLabel:visible").all_inner_texts()]
     hub["steps"].shot(page, f"{label}-menu", f"{user}'s JupyterLab, Nbgrader menu: {items}")
     page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()     # closed before the next click on the menu bar (which would toggle it)
     return items
 
 

@@ -102,10 +102,11 @@ def exchange():
         assert not [name for name in names if course_hub.user_exists(name)], "accounts left behind"
 
 
-def nbgrader(ex, user, *args, cwd=None):
-    """Runs nbgrader as user with the environment of their server; (returncode, output)."""
+def nbgrader(ex, user, *args, cwd=None, extra_env=None):
+    """Runs nbgrader as user with the environment of their server (and extra_env);
+    (returncode, output)."""
     settings = ex["settings"]
-    env = course_hub.user_environment(settings, user)
+    env = {**course_hub.user_environment(settings, user), **(extra_env or {})}
     env["JUPYTER_CONFIG_PATH"] = f"{settings['state']}/no-hub{os.pathsep}{env['JUPYTER_CONFIG_PATH']}"
     home = f"/home/{user}"
     result = course_hub.as_user(user, ["nbgrader", *args], env, cwd=cwd or home, check=False, timeout=300)
@@ -208,6 +209,59 @@ def test_a_hostile_student_against_the_exchange(exchange):
     assert code == 0, out
     assert "Updating submission: hx-bob" in out and "No newer submission to collect: hx-alice" in out, out
     assert json.loads((submitted(ex, BOB) / NOTEBOOK).read_text())["cells"][0]["source"] == "# bob-second\n"
+
+
+def test_collect_takes_the_owners_from_the_hubs_table_where_students_have_no_accounts(exchange):
+    """On Kubernetes the students are no Unix accounts: the instructor's pod gets
+    COURSE_EXCHANGE_UIDS ({student: uid of their pod}). A submission is then collected for the
+    student whose uid owns it, and one in the name of a student the table lacks is skipped."""
+    ex = exchange
+    inbound = ex["exchange"] / ASSIGNMENT / "inbound"
+    pod_student = "hx-pod-student"            # a hub user with no Unix account here
+    assert not course_hub.user_exists(pod_student)
+    soon = from_now(seconds=1)
+    forge(ALICE, inbound, ex["course"], {f"{pod_student}+{ASSIGNMENT}+{soon}+a": "notebook",
+                                          f"{BOB}+{ASSIGNMENT}+{soon}+b": "notebook"}, notebook("pod-student"))
+    table = json.dumps({pod_student: pwd.getpwnam(ALICE).pw_uid, EVE: pwd.getpwnam(EVE).pw_uid})
+    code, out = nbgrader(ex, INSTRUCTOR, "collect", ASSIGNMENT, "--update", cwd=str(ex["course"]),
+                         extra_env={"COURSE_EXCHANGE_UIDS": table})
+    assert code == 0, out
+    collected = submitted(ex, pod_student) / NOTEBOOK
+    assert json.loads(collected.read_text())["cells"][0]["source"] == "# pod-student\n", out
+    assert f"no account is called '{BOB}'" in skip_reason(out, f"{BOB}+{ASSIGNMENT}+{soon}+b"), out
+    # the Unix accounts no longer count: alice's own submissions are skipped (she is not in the table)
+    alice_entries = [name for name in os.listdir(inbound) if name.startswith(f"{ALICE}+")]
+    assert alice_entries and all(f"no account is called '{ALICE}'" in skip_reason(out, name) for name in alice_entries), out
+
+
+# what a student's kernel says about itself when JupyterLab starts it (kernel_info_reply)
+KERNEL_LANGUAGE_INFO = """
+import json
+from jupyter_client.manager import start_new_kernel
+manager, client = start_new_kernel(kernel_name="python3")
+try:
+    print(json.dumps(client.kernel_info(reply=True, timeout=60)["content"]["language_info"]))
+finally:
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+"""
+
+
+def test_the_released_notebook_carries_the_students_kernel_language_info(exchange):
+    """JupyterLab writes the kernel's language_info into an opened notebook; the released one
+    already holds it, so the untouched notebook does not open as changed."""
+    ex = exchange
+    code, out = nbgrader(ex, INSTRUCTOR, "release_assignment", ASSIGNMENT, "--force", cwd=str(ex["course"]))
+    assert code == 0, out
+    released = json.loads((ex["exchange"] / ASSIGNMENT / "outbound" / ASSIGNMENT / NOTEBOOK).read_text())
+    env = course_hub.user_environment(ex["settings"], ALICE)
+    reported = course_hub.as_user(ALICE, ["python", "-c", KERNEL_LANGUAGE_INFO], env, timeout=120)
+    language_info = json.loads(reported.stdout.strip().splitlines()[-1])
+    assert language_info["name"] == "python" and language_info["version"], language_info
+    assert released["metadata"]["language_info"] == language_info
+    # the cells are the instructor's release, unchanged
+    source = json.loads((ex["course"] / "release" / ASSIGNMENT / NOTEBOOK).read_text())
+    assert released["cells"] == source["cells"]
 
 
 def test_grade_refuses_a_linked_notebook_in_a_submitted_tree(tmp_path):

@@ -182,18 +182,19 @@ def _inside(mount, root, path):
     return mount / path[len(root):].lstrip("/")
 
 
-def _v1_parents():
-    own = _own_cgroup(lambda controllers: "memory" in controllers)
+def _v1_parents(controller="memory"):
+    """This process's cgroup in the v1 hierarchy of controller (a list of one, or empty)."""
+    own = _own_cgroup(lambda controllers: controller in controllers)
     for mount, root, options in _mounts("cgroup"):
-        if "memory" in options:
+        if controller in options:
             folder = _inside(mount, root, own)
             if folder is not None and folder.is_dir():
                 return [folder]
     return []
 
 
-def _v2_parents():
-    """The grader's cgroup and its parent, where their children get the memory controller."""
+def _v2_parents(controllers=("memory",)):
+    """The grader's cgroup and its parent, where their children get all of controllers."""
     own = _own_cgroup(lambda controllers: controllers == [""])
     parents = []
     for mount, root, _ in _mounts("cgroup2"):
@@ -203,7 +204,7 @@ def _v2_parents():
         for candidate in (folder, folder.parent):
             if candidate == mount or mount in candidate.parents:
                 try:
-                    if "memory" in (candidate / "cgroup.subtree_control").read_text().split():
+                    if set(controllers) <= set((candidate / "cgroup.subtree_control").read_text().split()):
                         parents.append(candidate)
                 except OSError:
                     pass

@@ -11,12 +11,14 @@ formgrader's buttons all use them:
   every step   the exchange root and the course's folders are made by course_hub.py setup;
                nobody needs to write the root (nbgrader's own check wants it writable by
                everyone, and its release makes it 0777)
+  Release      the released notebooks carry this environment's kernel language_info
   Submit       the submission folder is 0750: its owner and the instructor's group (inherited
                from inbound's setgid bit) read it; nbgrader makes it 0777
   Collect      an entry of inbound is collected only when the folder and everything in it
-               belong to the student its name says, its date is not after the folder was made,
-               it holds at most Limits' files and bytes (apparent size and blocks on disk), and
-               it holds a notebook; anything else is skipped with its reason in the log and the
+               belong to the student its name says (their Unix account's uid, or on
+               Kubernetes the uid the hub gave their pod: COURSE_EXCHANGE_UIDS), its date
+               is not after the folder was made, it holds at most Limits' files and bytes
+               (apparent size and blocks on disk), and it holds a notebook; anything else is skipped with its reason in the log and the
                others are collected. Only regular .ipynb files (and submission_secret.txt) are
                copied, read through file descriptors opened without following links;
                timestamp.txt is written from the folder's name.
@@ -34,12 +36,14 @@ The layout course_hub.py setup makes (see prepare_exchange there):
 import datetime
 import errno
 import glob
+import json
 import os
 import pwd
 import shutil
 import stat
 from dataclasses import dataclass, field
 
+from ipykernel.ipkernel import IPythonKernel
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.exchange.default.collect import ExchangeCollect, groupby
 from nbgrader.exchange.default.exchange import Exchange
@@ -57,6 +61,7 @@ SECRET_BYTES = 1024              # submission_secret.txt is 128 hex digits
 CLOCK_SLACK = datetime.timedelta(minutes=2)   # a name's date may be this much after the folder's
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 DIR_FLAGS = READ_FLAGS | os.O_DIRECTORY
+UIDS_VARIABLE = "COURSE_EXCHANGE_UIDS"   # {student: uid} where students are no Unix accounts
 
 
 class CourseExchange(Exchange):
@@ -68,7 +73,19 @@ class CourseExchange(Exchange):
 
 
 class ReleaseAssignment(CourseExchange, ExchangeReleaseAssignment):
-    """nbgrader's release, without making the root 0777."""
+    """nbgrader's release, without making the root 0777; the released notebooks carry the
+    language_info of this environment's kernel (the students' servers run the same one), which
+    JupyterLab would otherwise write into the notebook when the kernel starts, marking the
+    untouched notebook as changed."""
+
+    def copy_files(self):
+        super().copy_files()
+        for path in glob.glob(os.path.join(glob.escape(self.dest_path), "**", "*.ipynb"), recursive=True):
+            with open(path, encoding="utf-8") as handle:
+                notebook = json.load(handle)
+            notebook.setdefault("metadata", {})["language_info"] = IPythonKernel.language_info
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
 
 
 class FetchAssignment(CourseExchange, ExchangeFetchAssignment):
@@ -127,10 +144,27 @@ def printable(text):
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+def account_uids():
+    """{student: uid} from the environment variable UIDS_VARIABLE (JSON), where the students are
+    no Unix accounts of this machine (Kubernetes: the hub gives every user's pod a uid of its
+    own and the instructor's pod this table); None: the Unix accounts say."""
+    text = os.environ.get(UIDS_VARIABLE)
+    return None if text is None else {str(name): int(uid) for name, uid in json.loads(text).items()}
+
+
+def uid_of(student):
+    """The uid whose files are student's; KeyError when no such student exists."""
+    table = account_uids()
+    return pwd.getpwnam(student).pw_uid if table is None else table[student]
+
+
 def _owner_name(uid):
+    table = account_uids()
     try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
+        if table is None:
+            return pwd.getpwuid(uid).pw_name
+        return next(name for name, known in table.items() if known == uid)
+    except (KeyError, StopIteration):
         return f"uid {uid}"
 
 
@@ -257,7 +291,7 @@ class Collect(CourseExchange, ExchangeCollect):
         except (ValueError, OverflowError):
             raise Skip(f"the time in its name ({parts[2]!r}) cannot be read") from None
         try:
-            uid = pwd.getpwnam(student).pw_uid
+            uid = uid_of(student)
         except KeyError:
             raise Skip(f"no account is called {student!r}") from None
         fd = open_entry(self.inbound_path, name, uid)

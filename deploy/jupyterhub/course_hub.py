@@ -32,8 +32,14 @@ What it builds (the README's "Running the course on JupyterHub" explains it for 
                                   ever changed or removed
   /home/INSTRUCTOR/course         the nbgrader course directory (source/, release/, the autograder
                                   package, data/, gradebook.db), owned by the instructor, mode 0700
-  a student's server              STUDENT_LIMITS: processes of the account, address space of one
-                                  process, size of one file (hard limits, jupyterhub_config.py)
+  a student's server              StudentTotals: memory, CPU and processes of everything the
+                                  server starts together, in a cgroup of the student's
+                                  (student_cgroup.py, jupyterhub_config.py); STUDENT_LIMITS, hard
+                                  rlimits per process: processes of the account, address space,
+                                  size of one file (all that holds where no cgroup can be made)
+  STATE/disks/                    root only: a student's home is an ext4 image of
+                                  StudentTotals.home_bytes mounted on it, inbound one of
+                                  INBOUND_BYTES (mount_limited); filling either stops there
 
 `start` (and `up`) refuse to run the hub while a student could read this checkout (solutions,
 hidden checks), the course directory or the hub's state; the message names the chmod that fixes it.
@@ -55,7 +61,9 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -76,6 +84,19 @@ STUDENT_LIMITS = {
     "RLIMIT_FSIZE": 2**30,          # one file written (or truncated) by the student: 1 GiB
     "RLIMIT_CORE": 0,               # no core dumps
 }
+
+
+@dataclass(frozen=True)
+class StudentTotals:
+    """What one student's server and everything it starts may take together (a cgroup per
+    student, student_cgroup.py) and the size of the student's home (a filesystem of its own)."""
+    memory_bytes: int = 3 * 2**29   # 1.5 GiB: measured 1146 MB while Validate's second kernel runs
+    cpus: float = 1.0               # CPU time: one core's worth, however many processes
+    tasks: int = 512                # processes and threads
+    home_bytes: int = 2 * 2**30     # the home: the notebook, figures, checkpoints, pip's cache
+
+
+INBOUND_BYTES = 4 * 2**30           # the exchange's inbound: every submission of the term (~1 MB each)
 NODE_MAJOR = 20                    # configurable-http-proxy 5.3.0 needs node >= 20
 
 # nbgrader's JupyterLab plugins and server extensions, and who gets which (nbgrader's docs,
@@ -314,6 +335,88 @@ def as_user(name, cmd, env, cwd=None, timeout=900, check=True):
                cwd=cwd or entry.pw_dir, timeout=timeout, check=check)
 
 
+def mount_limited(image, target, size, owner, mode):
+    """Mounts on target an ext4 filesystem of size bytes kept in the file image (sparse, root's
+    only; made on first use holding what target held), its root owned by owner (uid, gid) with
+    mode. Nothing when target is a mount point already (after a reboot: mounted again)."""
+    image, target = Path(image), Path(target)
+    if os.path.ismount(target):
+        return
+    if not image.exists():
+        image.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = image.with_name(image.name + ".partial")
+        with open(partial, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.truncate(size)
+        run(["mkfs.ext4", "-q", "-F", "-m", "0", str(partial)])
+        staging = Path(tempfile.mkdtemp(prefix="mlp-course-disk-"))
+        try:
+            run(["mount", "-o", "loop", str(partial), str(staging)])
+            try:
+                (staging / "lost+found").rmdir()
+                run(["cp", "-a", f"{target}/.", str(staging)])
+            finally:
+                run(["umount", str(staging)])
+        finally:
+            staging.rmdir()
+        partial.rename(image)
+    run(["mount", "-o", "loop,nosuid,nodev", str(image), str(target)])
+    os.chown(target, *owner)
+    os.chmod(target, mode)
+
+
+def unmount(target):
+    """Unmounts target when it is a mount point (lazily, when something still holds it)."""
+    if os.path.ismount(target) and run(["umount", str(target)], check=False).returncode != 0:
+        run(["umount", "--lazy", str(target)], check=False)
+
+
+def limited_disks(settings):
+    """[(image, mount point, size, (uid, gid), mode)]: each student's home, and the exchange's
+    inbound (the instructor's, EXCHANGE_FOLDERS' mode), on filesystems of their own; only those
+    whose account exists."""
+    disks = Path(settings["state"]) / "disks"
+    totals = student_totals(settings)
+    found = []
+    for name in settings["students"]:
+        if user_exists(name):
+            entry = pwd.getpwnam(name)
+            found.append((disks / f"home-{name}.ext4", entry.pw_dir, totals.home_bytes,
+                          (entry.pw_uid, entry.pw_gid), 0o700))
+    if user_exists(settings["instructor"]):
+        teacher = pwd.getpwnam(settings["instructor"])
+        found.append((disks / "inbound.ext4", Path(settings["exchange"]) / COURSE_ID / "inbound",
+                      settings.get("inbound_bytes", INBOUND_BYTES), (teacher.pw_uid, teacher.pw_gid),
+                      dict(EXCHANGE_FOLDERS)["inbound"]))
+    return found
+
+
+def mount_disks(settings):
+    """Mounts the students' homes and inbound on their size-limited filesystems; where this
+    machine cannot (no loop devices), says so and leaves them on the shared disk."""
+    for image, target, size, owner, mode in limited_disks(settings):
+        try:
+            mount_limited(image, target, size, owner, mode)
+        except (HubError, OSError) as e:
+            log(f"warning: {target} is not size-limited (no filesystem of its own: {e})")
+
+
+def remove_cgroups(students):
+    """Removes the cgroups that a hub stopped without stopping the servers left for the students'
+    servers (student_cgroup.py; the checkout's autograder.sandbox.limits finds the hierarchies)."""
+    for path in (str(HERE), str(REPO)):
+        if path not in sys.path:
+            sys.path.append(path)
+    from student_cgroup import StudentCgroup
+    for name in students:
+        StudentCgroup.remove_all(name)
+
+
+def student_totals(settings):
+    """The StudentTotals of the hub (hub.json's "totals", else the defaults)."""
+    return StudentTotals(**settings.get("totals", {}))
+
+
 def apply_limits(limits):
     """Sets each resource limit ({"RLIMIT_...": value}) as both soft and hard limit of this
     process (and what it starts). Run as root before switching to the user: they cannot raise them."""
@@ -358,28 +461,26 @@ def user_environment(settings, name):
 def write_configuration(settings):
     """STATE/etc/jupyter/{common,student,instructor}: what the user servers read through
     JUPYTER_CONFIG_PATH (nbgrader's exchange and course, the extensions of each role)."""
-    write_role_configs(Path(settings["state"]) / "etc" / "jupyter", settings["exchange"], course_exchange=True)
+    write_role_configs(Path(settings["state"]) / "etc" / "jupyter", settings["exchange"])
 
 
-def write_role_configs(etc, exchange, course_root=None, course_exchange=False):
-    """etc/common/nbgrader_config.py (course, exchange, JupyterHubAuthPlugin) and
-    etc/{student,instructor}/ (the role's JupyterLab plugins and server extensions, idle culling;
-    with course_root, the instructor's nbgrader_config.py pointing at the course directory;
-    with course_exchange, etc/common/course_exchange.py and every exchange step through its
-    classes). Also used by the Kubernetes image (k8s/Dockerfile: `course_hub.py config`)."""
+def write_role_configs(etc, exchange, course_root=None):
+    """etc/common/nbgrader_config.py (course, exchange through etc/common/course_exchange.py,
+    JupyterHubAuthPlugin) and etc/{student,instructor}/ (the role's JupyterLab plugins and
+    server extensions, idle culling; with course_root, the instructor's nbgrader_config.py
+    pointing at the course directory). Also used by the Kubernetes image (k8s/Dockerfile:
+    `course_hub.py config`)."""
     etc = Path(etc)
     common = etc / "common"
     common.mkdir(parents=True, exist_ok=True)
-    exchange_steps = ""
-    if course_exchange:
-        shutil.copy2(HERE / "course_exchange.py", common / "course_exchange.py")
-        exchange_steps = "\n".join(
-            ['', "# every exchange step through course_exchange.py (beside this file): the owner of a",
-             "# submission says whose it is; nobody but root writes the exchange root",
-             "import os.path, sys  # noqa: E401,E402",
-             "if os.path.dirname(__file__) not in sys.path:  # noqa: F821",
-             "    sys.path.insert(0, os.path.dirname(__file__))  # noqa: F821",
-             *[f'c.ExchangeFactory.{step} = "course_exchange.{name}"' for step, name in EXCHANGE_CLASSES.items()]]) + "\n"
+    shutil.copy2(HERE / "course_exchange.py", common / "course_exchange.py")
+    exchange_steps = "\n".join(
+        ['', "# every exchange step through course_exchange.py (beside this file): the owner of a",
+         "# submission says whose it is; nobody but root writes the exchange root",
+         "import os.path, sys  # noqa: E401,E402",
+         "if os.path.dirname(__file__) not in sys.path:  # noqa: F821",
+         "    sys.path.insert(0, os.path.dirname(__file__))  # noqa: F821",
+         *[f'c.ExchangeFactory.{step} = "course_exchange.{name}"' for step, name in EXCHANGE_CLASSES.items()]]) + "\n"
     (common / "nbgrader_config.py").write_text(f'''\
 """nbgrader, for every user of the course hub (nbgrader's docs put this file in /etc/jupyter/;
 the hub passes this folder to the user servers in JUPYTER_CONFIG_PATH instead)."""
@@ -502,7 +603,8 @@ def copy_course(course):
 
 def setup(state=DEFAULT_STATE, prefix=DEFAULT_PREFIX, exchange=DEFAULT_EXCHANGE, instructor="mlp-teacher",
           students=("mlp-student1", "mlp-student2", "mlp-student3"), port=8000, hub_port=None,
-          proxy_api_port=None, short_schedule=False, fresh=False):
+          proxy_api_port=None, short_schedule=False, fresh=False, totals=StudentTotals(),
+          inbound_bytes=INBOUND_BYTES):
     """Everything the hub needs besides the software; returns the settings (STATE/hub.json).
     Accounts made earlier by this script are kept with their work (fresh=True: made anew)."""
     installed = install(prefix)
@@ -526,6 +628,7 @@ def setup(state=DEFAULT_STATE, prefix=DEFAULT_PREFIX, exchange=DEFAULT_EXCHANGE,
         "course_dir": str(Path("/home") / instructor / "course"),
         "exchange": str(Path(exchange).absolute()), "data": str(state / "data" / "mnist"),
         "short_schedule": short_schedule, "repo": str(REPO),
+        "totals": asdict(totals), "inbound_bytes": inbound_bytes,
     }
     settings["made_exchange"] = previous.get("made_exchange", not Path(exchange).exists())
     # every account this hub ever made, recorded before any is made: teardown removes them all
@@ -540,6 +643,7 @@ def setup(state=DEFAULT_STATE, prefix=DEFAULT_PREFIX, exchange=DEFAULT_EXCHANGE,
     write_configuration(settings)
     prepare_data(settings)
     prepare_exchange(settings)
+    mount_disks(settings)
     log(f"preparing the course directory {settings['course_dir']} (nbgrader generate_assignment) ...")
     prepare_course(settings, fresh=fresh)
     return settings
@@ -652,6 +756,7 @@ def start(settings):
     the user servers); refuses while students could read the instructor's files."""
     private_state(settings)
     refuse_exposed(exposed(settings))
+    mount_disks(settings)
     os.chdir(settings["state"])
     os.execve(hub_command(settings)[0], hub_command(settings), hub_environment(settings))
 
@@ -686,6 +791,11 @@ def teardown(state=DEFAULT_STATE):
         return
     kill_pid_file(state / "jupyterhub.pid")
     kill_pid_file(state / "proxy.pid")
+    for name in settings.get("users", []):
+        stop_user_processes(name)
+    remove_cgroups(settings["students"])
+    for _, target, *_ in limited_disks(settings):
+        unmount(target)
     for name in settings.get("users", []):
         remove_user(name)
     if settings.get("made_exchange"):

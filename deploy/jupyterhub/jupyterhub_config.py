@@ -14,8 +14,11 @@ c.JupyterHub.ssl_key / ssl_cert) before students use it from other machines.
   extensions   students: Assignments (fetch, submit, feedback) and Validate; the instructor
                also: Courses, Formgrader, Create Assignment (STATE/etc/jupyter/<role>)
   limits       one BLAS thread per server; idle kernels and servers are shut down; a student's
-               server and what it starts: course_hub.STUDENT_LIMITS (processes, memory of one
-               process, size of one file)
+               server and what it starts: a cgroup of the student's with the totals of
+               course_hub.StudentTotals (memory, CPU, processes; student_cgroup.py), and
+               course_hub.STUDENT_LIMITS (hard rlimits per process: processes of the account,
+               address space, size of one file); the home and inbound are filesystems of
+               their own (course_hub.mount_disks)
 """
 import json
 import os
@@ -25,7 +28,9 @@ from pathlib import Path
 from jupyterhub.spawner import LocalProcessSpawner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # the checkout: autograder.sandbox.limits
 import course_hub  # noqa: E402  (this folder's script: the users' environment)
+from student_cgroup import StudentCgroup  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
 
@@ -90,19 +95,46 @@ class CourseSpawner(LocalProcessSpawner):
     PATH (the course venv first: nbgrader runs alembic through PATH), LANG,
     JUPYTER_CONFIG_PATH (nbgrader's exchange and the role's extensions), one BLAS thread,
     MNIST_DATA; the instructor's PYTHONPATH holds the course directory (the autograder package).
-    A student's server starts with course_hub.STUDENT_LIMITS."""
+    A student's server starts in a cgroup of its own limited to the hub's StudentTotals (made
+    anew at each start, removed with whatever still runs in it when the server stops), with
+    course_hub.STUDENT_LIMITS."""
+
+    cgroup = None
 
     def get_env(self):
         env = super().get_env()
         env.update(course_hub.user_environment(S, self.user.name))
         return env
 
+    def student(self):
+        return course_hub.role_of(S, self.user.name) == "student"
+
+    async def start(self):
+        if self.student():
+            self.cgroup, why = StudentCgroup.create(self.user.name, course_hub.student_totals(S))
+            if self.cgroup is None:
+                self.log.warning("%s's server runs without totals (%s): only the rlimits hold",
+                                 self.user.name, why)
+            else:
+                self.log.info("%s's server: cgroup v%d %s", self.user.name, self.cgroup.version,
+                              course_hub.student_totals(S))
+        return await super().start()
+
+    async def stop(self, now=False):
+        await super().stop(now=now)
+        if self.cgroup is not None:
+            self.cgroup.remove()     # whatever the student left running (a detached process) ends here
+            self.cgroup = None
+
     def make_preexec_fn(self, name):
         switch_user = super().make_preexec_fn(name)
-        limits = course_hub.STUDENT_LIMITS if course_hub.role_of(S, name) == "student" else {}
+        limits = course_hub.STUDENT_LIMITS if self.student() else {}
+        cgroup = self.cgroup
 
         def preexec():
-            course_hub.apply_limits(limits)    # still root: hard limits the student cannot raise
+            if cgroup is not None:
+                cgroup.join()                  # still root: the student cannot move out of it
+            course_hub.apply_limits(limits)    # hard limits the student cannot raise
             switch_user()
 
         return preexec
