@@ -11,6 +11,7 @@
 #                                     nodejs, npm, python3-venv: the course hub of the end-to-end
 #                                       test (configurable-http-proxy; a venv of /usr/bin/python3),
 #                                       and, as root, the hub's pinned software in /opt/mlp-course-hub;
+#                                     libnss-wrapper: the Kubernetes image's uid names, tried here;
 #                                     slurmctld, slurmd, slurm-client, munge: a single-node SLURM
 #                                       cluster for grading through dask-jobqueue (tests/slurm_cluster.py)
 #
@@ -28,6 +29,8 @@ if [ "$goal" = test ]; then
     command -v npm >/dev/null 2>&1 || optional="$optional npm"
     { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import venv, ensurepip" >/dev/null 2>&1; } \
         || optional="$optional python3-venv"
+    ls /usr/lib/*/libnss_wrapper.so >/dev/null 2>&1 \
+        || optional="$optional libnss-wrapper"
     for program in slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge; do
         command -v "${program%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${program%%:*}" ] \
             || optional="$optional ${program#*:}"
