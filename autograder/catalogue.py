@@ -6,7 +6,7 @@ reference's source of the part's name. Its source (Entry.source) is therefore pl
 that defines that name in a notebook's namespace: it replaces the part's solution cell in
 an example notebook (notebook_with), it runs in a namespace built like a notebook's
 (namespace), and the hidden checks run it, after a failure, to name the mistake that the
-student's code behaves like (autograder/checks.py). Nothing else keeps a copy of a mistake:
+student's code behaves like (autograder/checks/diagnose.py). Nothing else keeps a copy of a mistake:
 tests, example submissions and `make demo` take their variants from here.
 
     entries(part=None, valid=None, kind=None)  the entries, in table order (valid: False
@@ -19,7 +19,6 @@ tests, example submissions and `make demo` take their variants from here.
                                     entries' sources
     with_definition(notebook, name, source)  a copy of a notebook whose cell defining name
                                     holds source
-    lost_cells(entry)               the graded cells an example with this entry alone loses
 
     combined(first, second)         one entry that makes both entries' edits (None when they
                                     overlap): what the checks try when no single entry matches
@@ -39,7 +38,6 @@ an optimizer (whatever it stores in its state).
 import copy
 import inspect
 import re
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,10 +45,10 @@ from functools import lru_cache
 import numpy as np
 
 from autograder import reference
-from autograder.parts import PARTS, dependents
+from autograder.parts import PARTS
 
 __all__ = ["Entry", "ENTRIES", "entries", "get", "combined", "namespace", "notebook_with", "with_definition",
-           "lost_cells", "reference_source"]
+           "reference_source"]
 
 # Names a notebook defines besides the graded ones (given code), taken from the reference.
 _GIVEN = ("softmax", "cross_entropy_error", "SoftmaxWithLoss", "SGD")
@@ -647,31 +645,6 @@ def notebook_with(notebook, *chosen):
     for entry in chosen:
         notebook = with_definition(notebook, entry.name, entry.source)
     return notebook
-
-
-def lost_cells(entry):
-    """The grade ids of the cells that a submission with this entry alone (and the
-    reference everywhere else) loses: its own part's, and those of the parts that use it
-    where the mistake shows (an Affine whose db is summed over the wrong axis breaks the
-    network; one that overwrites its input does not). Empty for a valid alternative. What
-    example submissions expect (the checks run here, on this process's copy of the entry)."""
-    return set(_lost_cells(entry.id))
-
-
-@lru_cache(maxsize=None)
-def _lost_cells(entry_id):
-    from autograder import checks
-    entry = get(entry_id)
-    ns = entry.namespace()
-    lost = []
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for grade_id in [entry.part, *dependents(entry.part)]:
-            try:
-                checks.check_part(ns, PARTS[grade_id])
-            except checks.CheckFailure:
-                lost.append(grade_id)
-    return tuple(lost)
 
 
 def with_definition(notebook, name, source):

@@ -1,0 +1,98 @@
+"""The held-apart corpus (tests/relation_corpus/): one-bug submissions written the way
+students write them, independently of the catalogue. Every check runs in this process on
+each variant (the fixed inputs, and a student's seed as `grade` gives it): no valid variant
+may fail or be named, no mistake may be named wrongly, and at least 90 % of the mistakes
+are named (by a catalogue entry or a relation to the reference). The relations themselves
+(autograder/checks/relation_fit.py) are tested on arrays built here."""
+import numpy as np
+import pytest
+
+from autograder import checks
+from autograder.checks.relation_fit import Leaf, fit
+from autograder.checks.relations import Relation
+from autograder.parts import PARTS
+from tests.relation_corpus.generator import namespace, variants
+from tests.relation_corpus.measure import outcomes
+
+SEED = 4242  # a student's seed: the optimizers' hyper-parameters move, the inputs change
+
+
+@pytest.fixture(scope="module", params=[None, SEED], ids=["fixed inputs", "a student's seed"])
+def results(request):
+    return outcomes(request.param)
+
+
+def test_the_corpus_covers_every_part_with_sixty_mistakes_or_more():
+    mistakes = [v for v in variants() if not v.valid]
+    assert len(mistakes) >= 60
+    assert {v.part for v in mistakes} == set(PARTS)
+    assert all(v.expect for v in mistakes if v.id not in UNNAMEABLE)
+    assert len({v.id for v in variants()}) == len(variants())
+
+
+# mistakes no relation explains (no name is right for them): they must stay unnamed
+UNNAMEABLE = {"init_he_scale", "leaky_forward_alpha_not_times_x", "affine_db_total", "affine_dx_without_transpose",
+              "net_first_layer_copy"}
+
+
+def test_no_valid_variant_fails_or_is_named(results):
+    bad = [(r.variant.id, r.verdict, r.name) for r in results if r.variant.valid and r.verdict != "passed"]
+    assert bad == []
+
+
+def test_no_mistake_is_named_wrongly_or_passes(results):
+    bad = [(r.variant.id, r.name, r.message[:160]) for r in results
+           if not r.variant.valid and r.verdict in ("wrong", "missed")]
+    assert bad == []
+
+
+def test_ninety_percent_of_the_mistakes_are_named_correctly(results):
+    mistakes = [r for r in results if not r.variant.valid]
+    correct = [r for r in mistakes if r.verdict == "correct"]
+    assert len(correct) >= 0.9 * len(mistakes), [r.variant.id for r in mistakes if r.verdict != "correct"]
+
+
+def test_a_failure_names_its_relation_in_a_typed_field():
+    variant = next(v for v in variants() if v.id == "affine_dW_over_batch")
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_affine(namespace(variant))
+    relation = failure.value.relation
+    assert isinstance(relation, Relation) and failure.value.mistake is None
+    assert (relation.kind, relation.detail, relation.quantities) == ("scale", "1/N", ("dW",))
+    assert "1/N" in str(failure.value) and "不要除以批大小" in str(failure.value)
+
+
+def _rtol(dtype):
+    return {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}[np.dtype(dtype)]
+
+
+def test_a_gradient_divided_by_the_batch_size_is_named_with_its_batch_size():
+    rng = np.random.default_rng(0)
+    leaves = []
+    for n in (2, 5, 9):
+        R = rng.standard_normal((4, 3))
+        leaves.append(Leaf(R / n, R, named={"N": n}))
+    found = fit(leaves, _rtol)
+    assert (found.kind, found.detail) == ("scale", "1/N")
+    # one constant factor is a constant, not the batch size
+    constant = fit([Leaf(leaf.R * 0.5, leaf.R, named=leaf.named) for leaf in leaves], _rtol)
+    assert (constant.kind, constant.detail) == ("scale", "×0.5")
+
+
+def test_a_slope_is_fitted_on_each_side_of_zero():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 5))
+    R = np.where(x > 0, x, 0.1 * x)
+    found = fit([Leaf(np.where(x > 0, x, 0.3 * x), R, named={"alpha": 0.1}, region=x > 0)], _rtol)
+    assert found.kind == "piecewise" and "0.3" in found.fact
+
+
+def test_noise_or_a_difference_in_one_element_is_no_relation():
+    rng = np.random.default_rng(2)
+    R = rng.standard_normal((5, 4))
+    assert fit([Leaf(R + 1e-3 * rng.standard_normal(R.shape), R, named={"N": 5})], _rtol) is None
+    S = R.copy()
+    S[0, 0] *= 2
+    assert fit([Leaf(S, R, named={"N": 5})], _rtol) is None
+    # a relation must hold on every case: a factor 1/N in one case only explains nothing
+    assert fit([Leaf(R / 5, R, named={"N": 5}), Leaf(R, R, named={"N": 4})], _rtol) is None
