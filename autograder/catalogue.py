@@ -480,7 +480,7 @@ ENTRIES = [
     _mistake("adam_no_bias_correction", _ADAM, "缺少偏差修正",
              "直接用 v 和 u 更新参数；v、u 从 0 开始，前几步偏小，要除以 1 - beta^t 修正。",
              "先算 v_corrected = v / (1 - beta1^t) 和 u_corrected = u / (1 - beta2^t)，再用它们更新参数。",
-             (_V_HAT, "v_corrected = self.v[key]"), (_U_HAT, "u_corrected = self.u[key]")),
+             (_V_HAT, "v_corrected = self.v[key]"), (_U_HAT, "u_corrected = self.u[key]"), public=True),
     _mistake("adam_t_late", _ADAM, "t 在第一次 update 时为 0",
              "t 在 update 结束时才加 1（或没有加 1），第一次 update 中 1 - beta^t = 0，出现除以 0。",
              "在 update 开始时先 self.t += 1，第一次 update 用 t = 1。",

@@ -1,6 +1,6 @@
 """Relations between an array the student's code gave and the one the reference gives on
 the same input, fitted exactly: numpy only, no import of the package, so that the visible
-tests of the release can ship this very file (public_tests.py computes the reference side
+tests of the release can ship this very file (public_tests.py holds the correct side as constants
 from its own inputs there).
 
 A quantity ("dW", "out", "W1") is observed in several cases (shapes, dtypes, batch sizes);
@@ -28,7 +28,7 @@ import numpy as np
 
 # The smallest "largest value" of an array that scales the tolerance: an array of values
 # that cancel to about 0 (a sum over the wrong axis of a softmax gradient) compares with
-# rounding noise in mind; arrays of the reference's inputs are far above these.
+# rounding noise in mind; arrays of the checks' inputs are far above these.
 SCALE_FLOOR = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-6}
 # How closely the factors fitted on two cases must agree to be one constant, per dtype.
 FACTOR_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
@@ -38,7 +38,7 @@ RELATION_KINDS = ("dtype", "shape", "transpose", "scale", "piecewise", "without"
 # The named numbers of a case: name -> (how a message writes it, what it is).
 NAMED = {"N": ("N", "批大小"), "alpha": ("alpha", "LeakyReLU 在 x <= 0 一侧的斜率"),
          "weight_init_std": ("weight_init_std", "权重的标准差参数")}
-# What to look at when a quantity is exactly the reference's times a named number to a
+# What to look at when a quantity is exactly the correct value times a named number to a
 # power: (name, power) -> advice.
 ADVICE = {
     ("N", -1): "不要除以批大小（损失已经对批取过平均，反向传播时各样本的梯度直接相加）。",
@@ -76,7 +76,7 @@ def largest_difference(actual, expected, rtol, scale=None):
 
 @dataclass
 class Leaf:
-    """One case of a quantity: S the student's array, R the reference's (any shape); named
+    """One case of a quantity: S the student's array, R the correct one (any shape); named
     numbers of the case; region (bool, R's shape): where the layer's input x > 0; factor
     (R's shape): the upstream gradient dout; bias ((M,)): b, for an output of shape (N, M)."""
     S: object
@@ -170,9 +170,10 @@ def _fit_transpose(leaves, rtol):
                "检查矩阵乘法中两个因子的顺序和转置。")
 
 
-def _describe_factor(factors, leaves, dtype_rtol):
+def _describe_factor(factors, leaves, dtype_rtol, any_constant):
     """(detail, fact, advice) of S = k_i·R on the leaves, or None: a named number's power
-    (times 1 or -1), else one constant, else a constant times a named number's power."""
+    (times 1 or -1), -1 or 0; then, with any_constant, one constant, else a constant times a
+    named number's power."""
     named = [name for name in NAMED if all(name in leaf.named for leaf in leaves)]
     candidates = []
     for name in named:
@@ -198,7 +199,10 @@ def _describe_factor(factors, leaves, dtype_rtol):
             return "-1", "恰好是正确值的相反数", "检查符号：减号写成了加号，或少了一个负号。"
         if abs(k) <= dtype_rtol:
             return "×0", "全部为 0", "这个值没有被计算出来（或被乘以了 0）。"
-        return f"×{_number(k)}", f"恰好是正确值的 {_number(k)} 倍", "检查公式中的常数系数。"
+    if not any_constant:
+        return None
+    if _agree(factors, dtype_rtol):
+        return f"×{factors[0]:.3g}", f"恰好是正确值的 {_number(factors[0])} 倍", "检查公式中的常数系数。"
     for name, power, c in candidates:
         symbol, meaning = NAMED[name]
         if power == -1:
@@ -209,7 +213,9 @@ def _describe_factor(factors, leaves, dtype_rtol):
     return None
 
 
-def _fit_scale(leaves, rtol):
+def _fit_scale(leaves, rtol, any_constant=False):
+    """S = k·R with k a named number's power, -1 or 0 (any_constant: any constant, or a
+    constant times a named number's power: tried last, after the relations that say more)."""
     if not _same_arrays(leaves):
         return None
     factors = []
@@ -221,8 +227,12 @@ def _fit_scale(leaves, rtol):
     dtype_rtol = max(FACTOR_RTOL.get(leaf.R.dtype, 1e-8) for leaf in leaves)
     if all(abs(k - 1) <= dtype_rtol for k in factors):
         return None
-    described = _describe_factor(factors, leaves, dtype_rtol)
+    described = _describe_factor(factors, leaves, dtype_rtol, any_constant)
     return Fit("scale", *described) if described else None
+
+
+def _fit_any_scale(leaves, rtol):
+    return _fit_scale(leaves, rtol, any_constant=True)
 
 
 def _fit_piecewise(leaves, rtol):
@@ -293,7 +303,7 @@ def _fit_shift(leaves, rtol):
             if _agree(ks, dtype_rtol) and abs(ks[0]) > dtype_rtol:
                 k = ks[0]
                 if abs(k + 1) <= dtype_rtol:
-                    return Fit("shift", "-b", "每一行都恰好少了偏置 b", "输出应为 x·W + b：加上 self.b。")
+                    return Fit("shift", "-b", "每一行都恰好少加了偏置 b", "输出应为 x·W + b：加上 self.b。")
                 if abs(k - 1) <= dtype_rtol:
                     return Fit("shift", "+b", "每一行都恰好多了一个偏置 b（b 加了两次）", "输出应为 x·W + b，b 只加一次。")
                 return Fit("shift", f"{_number(k)}·b", f"每一行都恰好差了 {_number(k)}·b", "检查偏置 b 的系数和符号。")
@@ -310,7 +320,10 @@ def _fit_shift(leaves, rtol):
                "检查是否多加（或少加）了一个常数，例如用 np.ones 代替了 np.zeros。")
 
 
-_FITS = (_fit_dtype, _fit_shape, _fit_transpose, _fit_scale, _fit_piecewise, _fit_without, _fit_shift)
+# In this order: on the checks' random cases at most one holds; on a visible test's single
+# case of simple numbers the one that says most comes first.
+_FITS = (_fit_dtype, _fit_shape, _fit_transpose, _fit_scale, _fit_piecewise, _fit_without, _fit_shift,
+         _fit_any_scale)
 
 
 def fit(leaves, rtol):
