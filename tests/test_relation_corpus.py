@@ -96,3 +96,60 @@ def test_noise_or_a_difference_in_one_element_is_no_relation():
     assert fit([Leaf(S, R, named={"N": 5})], _rtol) is None
     # a relation must hold on every case: a factor 1/N in one case only explains nothing
     assert fit([Leaf(R / 5, R, named={"N": 5}), Leaf(R, R, named={"N": 4})], _rtol) is None
+
+
+def _graded(variant_ids):
+    """A SubmissionResult per student from the real checks on the corpus variants they wrote
+    (every other cell full points)."""
+    from autograder.result import SubmissionResult
+    from autograder.parts import TEST_CELLS
+    by_id = {v.id: v for v in variants()}
+    results = {}
+    for student, variant_id in variant_ids.items():
+        variant = by_id[variant_id]
+        scores, mistakes, relations = dict(TEST_CELLS), {}, {}
+        try:
+            checks.check_part(namespace(variant), PARTS[variant.part])
+        except checks.CheckFailure as failure:
+            scores[variant.part] = 0.0
+            mistakes.update({variant.part: failure.mistake} if failure.mistake else {})
+            relations.update({variant.part: failure.relation.id} if failure.relation else {})
+        results[student] = SubmissionResult(student, scores={g: float(p) for g, p in scores.items()},
+                                            mistakes=mistakes, relations=relations)
+    return results
+
+
+def test_the_report_names_relations_next_to_catalogue_names_and_says_what_the_class_gets_wrong(tmp_path):
+    from autograder.report import write_report
+    results = _graded({"ann": "affine_dW_over_batch", "ben": "affine_both_over_batch", "cat": "affine_no_bias",
+                       "dan": "affine_db_total", "eve": "adam_no_correction", "fay": "affine_matmul_ok"})
+    page = write_report(results, tmp_path / "report.html", tmp_path / "report.png").read_text(encoding="utf-8")
+    table = page.split("Known mistakes, per part")[1].split("What the class gets wrong")[0]
+    assert "affine_no_bias" in table and "adam_no_bias_correction" in table  # catalogue names
+    assert "scale:1/N" in table and "2 (33%)" in table and "ann, ben" in table  # the relation, next to them
+    summary = page.split("What the class gets wrong")[1].split("Scores per student")[0]
+    affine = summary.split("(test_affine)")[1].split("</ol>")[0].split("<li>")[1:]
+    assert affine[0].startswith("<b>2</b>") and "不要再除以批大小" in affine[0]  # most students first
+    assert any("<b>1</b>" in item and "漏掉了 b" in item for item in affine[1:])
+    assert "没有找到可以说明的原因" in affine[-1] and "<b>1</b>" in affine[-1]  # dan: nothing named it
+    assert "(test_adam)" in summary and "缺少偏差修正" in summary
+
+
+def test_verification_in_the_sandbox_records_the_relation_of_a_failure(tmp_path):
+    """Through autograder.verify (the student's code in the sandbox, the checks in this
+    process): the relation lands in VerifiedResult.relations, typed apart from mistakes."""
+    import nbformat
+
+    from autograder.catalogue import with_definition
+    from autograder.examples import source_notebook
+    from autograder.verify import verify_notebook
+    by_id = {v.id: v for v in variants()}
+    notebook = with_definition(source_notebook(), "Affine", by_id["affine_dW_over_batch"].source)
+    notebook = with_definition(notebook, "Adam", by_id["adam_r_sum"].source)
+    path = tmp_path / "submission.ipynb"
+    nbformat.write(notebook, path)
+    result = verify_notebook(path)
+    assert result.relations["test_affine"] == "scale:1/N"
+    assert result.relations["test_adam"] == "update_rule:second_moment_without_one_minus_beta"
+    assert "test_affine" not in result.mistakes and result.scores["test_affine"] == 0.0
+    assert "不要除以批大小" in result.messages["test_affine"]

@@ -28,7 +28,7 @@ from autograder import reference
 from autograder.checks.compare import COMPARE, RTOL, matches
 from autograder.checks.relation_fit import Leaf, close, fit
 from autograder.checks.scenarios import network_scenario, optimizer_scenario, record_of, reference_namespace
-from autograder.checks.update_rules import changed_rules, rule_class
+from autograder.checks.update_rules import CHANGES, changed_rules, rule_class
 
 
 @dataclass(frozen=True)
@@ -175,3 +175,36 @@ def explain(part, student, expected, seed):
     if part.kind == "network":
         return _network_relation(part, student, seed)
     return _array_relation(part, student, expected)
+
+
+# What an instructor can say of a relation of each kind (relation_fit's kinds).
+KIND_SENTENCES = {
+    "dtype": "数值正确，但 dtype 与输入不一致：计算中混入了 float64 的数组或常数。",
+    "shape": "数值正确，但形状不对：少了 reshape，或求和时用了 keepdims。",
+    "transpose": "结果恰好是正确值的转置：矩阵乘法中两个因子的顺序或转置写反了。",
+    "scale": "结果恰好是正确值的 {detail} 倍。",
+    "piecewise": "x > 0 与 x <= 0 两侧乘的系数不对（{detail}）：斜率或掩码的方向写错了。",
+    "without": "backward 没有乘上游传来的梯度 dout（链式法则）。",
+    "shift": "结果恰好差了 {detail}：偏置少加、多加了，或多了一个常数。",
+}
+SCALE_SENTENCES = {"1/N": "结果恰好是正确值的 1/N：损失已经对批取过平均，反向传播时不要再除以批大小。",
+                   "N": "结果恰好是正确值的 N 倍：多乘了批大小。",
+                   "-1": "结果恰好是正确值的相反数：符号写反了。",
+                   "1/weight_init_std": "权重恰好是正确值的 1/weight_init_std：生成权重后没有乘以 weight_init_std。"}
+
+
+def sentence(relation_id):
+    """What an instructor can say in class of the relation with this Relation.id (Chinese)."""
+    kind, _, detail = relation_id.partition(":")
+    if kind == "update_rule":
+        change = next((c for c in CHANGES if c.id == detail), None)
+        if change is not None:
+            return change.text
+        hyper = detail[len("ignores_"):]
+        return f"构造时传入的 {hyper} 没有被使用：update 中请用 self.{hyper}。"
+    if kind == "layer_order":
+        text = next((t for d, t, _ in LAYER_ORDERS if d == detail), detail)
+        return f"predict 中 {text}：predict 应按顺序各调用每一层的 forward 一次。"
+    if kind == "scale" and detail in SCALE_SENTENCES:
+        return SCALE_SENTENCES[detail]
+    return KIND_SENTENCES.get(kind, "{detail}").format(detail=detail)
