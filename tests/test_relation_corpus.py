@@ -3,14 +3,21 @@ students write them, independently of the catalogue. Every check runs in this pr
 each variant (the fixed inputs, and a student's seed as `grade` gives it): no valid variant
 may fail or be named, no mistake may be named wrongly, and at least 90 % of the mistakes
 are named (by a catalogue entry or a relation to the reference). The relations themselves
-(autograder/checks/relation_fit.py) are tested on arrays built here."""
+(autograder/checks/relation_fit.py) are tested on arrays built here; the report lists them
+per part, and verification in the sandbox records them."""
+import nbformat
 import numpy as np
 import pytest
 
-from autograder import checks
+from autograder import catalogue, checks
+from autograder.catalogue import with_definition
 from autograder.checks.relation_fit import Leaf, fit
 from autograder.checks.relations import Relation
-from autograder.parts import PARTS
+from autograder.examples import source_notebook
+from autograder.parts import PARTS, TEST_CELLS
+from autograder.report import write_report
+from autograder.result import SubmissionResult
+from autograder.verify import verify_notebook
 from tests.relation_corpus.generator import namespace, variants
 from tests.relation_corpus.measure import outcomes
 
@@ -101,8 +108,6 @@ def test_noise_or_a_difference_in_one_element_is_no_relation():
 def _graded(variant_ids):
     """A SubmissionResult per student from the real checks on the corpus variants they wrote
     (every other cell full points)."""
-    from autograder.result import SubmissionResult
-    from autograder.parts import TEST_CELLS
     by_id = {v.id: v for v in variants()}
     results = {}
     for student, variant_id in variant_ids.items():
@@ -120,7 +125,6 @@ def _graded(variant_ids):
 
 
 def test_the_report_names_relations_next_to_catalogue_names_and_says_what_the_class_gets_wrong(tmp_path):
-    from autograder.report import write_report
     results = _graded({"ann": "affine_dW_over_batch", "ben": "affine_both_over_batch", "cat": "affine_no_bias",
                        "dan": "affine_db_total", "eve": "adam_no_correction", "fay": "affine_matmul_ok"})
     page = write_report(results, tmp_path / "report.html", tmp_path / "report.png").read_text(encoding="utf-8")
@@ -138,11 +142,6 @@ def test_the_report_names_relations_next_to_catalogue_names_and_says_what_the_cl
 def test_verification_in_the_sandbox_records_the_relation_of_a_failure(tmp_path):
     """Through autograder.verify (the student's code in the sandbox, the checks in this
     process): the relation lands in VerifiedResult.relations, typed apart from mistakes."""
-    import nbformat
-
-    from autograder.catalogue import with_definition
-    from autograder.examples import source_notebook
-    from autograder.verify import verify_notebook
     by_id = {v.id: v for v in variants()}
     notebook = with_definition(source_notebook(), "Affine", by_id["affine_dW_over_batch"].source)
     notebook = with_definition(notebook, "Adam", by_id["adam_r_sum"].source)
@@ -153,3 +152,13 @@ def test_verification_in_the_sandbox_records_the_relation_of_a_failure(tmp_path)
     assert result.relations["test_adam"] == "update_rule:second_moment_without_one_minus_beta"
     assert "test_affine" not in result.mistakes and result.scores["test_affine"] == 0.0
     assert "不要除以批大小" in result.messages["test_affine"]
+
+
+@pytest.mark.parametrize("entry_id", [e.id for e in catalogue.entries(kind="variant")])
+def test_a_published_variant_keeps_its_catalogue_name_and_credit(entry_id):
+    """Relations come after the catalogue: a variant is named as the variant, never as a relation."""
+    entry = catalogue.get(entry_id)
+    with pytest.raises(checks.CheckFailure) as failure:
+        checks.check_part(entry.namespace(), PARTS[entry.part])
+    assert failure.value.mistake == entry_id and failure.value.relation is None
+    assert failure.value.credit == PARTS[entry.part].variant_credit
