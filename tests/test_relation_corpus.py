@@ -18,8 +18,8 @@ from autograder.parts import PARTS, TEST_CELLS
 from autograder.report import write_report
 from autograder.result import SubmissionResult
 from autograder.verify import verify_notebook
-from tests.relation_corpus.generator import namespace, variants
-from tests.relation_corpus.measure import outcomes
+from relation_corpus.generator import namespace, variants
+from relation_corpus.measure import outcomes
 
 SEED = 4242  # a student's seed: the optimizers' hyper-parameters move, the inputs change
 

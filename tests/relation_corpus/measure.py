@@ -17,7 +17,7 @@ import numpy as np
 
 from autograder import checks
 from autograder.parts import PARTS
-from tests.relation_corpus.generator import namespace, variants
+from .generator import namespace, variants
 
 
 @dataclass(frozen=True)
