@@ -123,7 +123,8 @@ class Obs:
     observed ("dW"; for a dict of arrays, its keys are the quantities), the named numbers of
     the case (named: {"N": batch size, "alpha": ...}), the region x > 0 of a layer's input
     (region: bool array of the value's shape), the upstream gradient a backward multiplies
-    by (factor), the bias b (bias)."""
+    by (factor), the bias b (bias), the array a sum over axis 0 made it from (summand);
+    keys: {key: context} what holds for one key of a dict of arrays only."""
     kind: str
     what: str
     where: str

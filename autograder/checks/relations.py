@@ -66,20 +66,23 @@ def _leaves(student, expected):
         context = want.context
         if want.kind == "state":
             continue
+        per_key = {}
         if want.kind in ("array", "numeric") and isinstance(want.value, np.ndarray) and "quantity" in context:
             pairs = [(context["quantity"], got.value, want.value)]
         elif want.kind in ("init", "numeric") and isinstance(want.value, Mapping):
             if not isinstance(got.value, Mapping) or set(got.value) != set(want.value):
                 return None
             pairs = [(key, got.value[key], want.value[key]) for key in want.value]
+            per_key = context.get("keys", {})
         elif COMPARE[want.kind](got, want) is None:
             continue
         else:
             return None
         for quantity, S, R in pairs:
+            known = dict(context, **per_key.get(quantity, {}))
             leaves.setdefault(quantity, []).append(
-                Leaf(S, R, named=context.get("named", {}), region=context.get("region"),
-                     factor=context.get("factor"), bias=context.get("bias")))
+                Leaf(S, R, named=known.get("named", {}), region=known.get("region"), factor=known.get("factor"),
+                     bias=known.get("bias"), summand=known.get("summand")))
     return leaves
 
 
@@ -182,6 +185,7 @@ KIND_SENTENCES = {
     "dtype": "数值正确，但 dtype 与输入不一致：计算中混入了 float64 的数组或常数。",
     "shape": "数值正确，但形状不对：少了 reshape，或求和时用了 keepdims。",
     "transpose": "结果恰好是正确值的转置：矩阵乘法中两个因子的顺序或转置写反了。",
+    "summed": "求和的轴不对（{detail}）：对批求和应沿 axis=0。",
     "scale": "结果恰好是正确值的 {detail} 倍。",
     "piecewise": "x > 0 与 x <= 0 两侧乘的系数不对（{detail}）：斜率或掩码的方向写错了。",
     "without": "backward 没有乘上游传来的梯度 dout（链式法则）。",

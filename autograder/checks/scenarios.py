@@ -160,7 +160,8 @@ def affine_scenario(code, record, part, given, seed):
                        context={"quantity": "dW", "named": named})
             record.add("array", "Affine.backward 之后的 db", where,
                        code.get(code.attr(layer, "db", "Affine"), "Affine.db"),
-                       shape_hint="db 的形状应与 b 相同（对 batch 维求和）。", context={"quantity": "db", "named": named})
+                       shape_hint="db 的形状应与 b 相同（对 batch 维求和）。",
+                       context={"quantity": "db", "named": named, "summand": dout})
 
     for x_shape, M in [((4, 5), 3), ((2, 3, 2), 4)]:
         D = int(np.prod(x_shape[1:]))
@@ -180,7 +181,8 @@ def affine_scenario(code, record, part, given, seed):
                    "dW": numerical_gradient_array(lambda W_: out(x, W_, b), W, dout),
                    "db": numerical_gradient_array(lambda b_: out(x, W, b_), b, dout)}
         record.add("numeric", "Affine.backward 的 {key} ", f"x 形状 {x_shape}，W 形状 {(D, M)}，float64",
-                   analytic, numeric=numeric, tol=GRADCHECK_TOL["layer"], context={"named": {"N": x_shape[0]}})
+                   analytic, numeric=numeric, tol=GRADCHECK_TOL["layer"],
+                   context={"named": {"N": x_shape[0]}, "keys": {"db": {"summand": dout}}})
 
 
 def _exact_cross_entropy(scores, labels):

@@ -613,7 +613,7 @@ SCALE_FLOOR = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-6}
 # How closely the factors fitted on two cases must agree to be one constant, per dtype.
 FACTOR_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
 POWERS = (-1, 1, -2, 2, -0.5, 0.5)
-RELATION_KINDS = ("dtype", "shape", "transpose", "scale", "piecewise", "without", "shift")
+RELATION_KINDS = ("dtype", "shape", "transpose", "summed", "scale", "piecewise", "without", "shift")
 
 # The named numbers of a case: name -> (how a message writes it, what it is).
 NAMED = {"N": ("N", "批大小"), "alpha": ("alpha", "LeakyReLU 在 x <= 0 一侧的斜率"),
@@ -658,13 +658,15 @@ def largest_difference(actual, expected, rtol, scale=None):
 class Leaf:
     """One case of a quantity: S the student's array, R the correct one (any shape); named
     numbers of the case; region (bool, R's shape): where the layer's input x > 0; factor
-    (R's shape): the upstream gradient dout; bias ((M,)): b, for an output of shape (N, M)."""
+    (R's shape): the upstream gradient dout; bias ((M,)): b, for an output of shape (N, M);
+    summand: the array whose sum over axis 0 is R (db: dout)."""
     S: object
     R: np.ndarray
     named: dict = field(default_factory=dict)
     region: np.ndarray = None
     factor: np.ndarray = None
     bias: np.ndarray = None
+    summand: np.ndarray = None
 
 
 @dataclass(frozen=True)
@@ -748,6 +750,24 @@ def _fit_transpose(leaves, rtol):
     wrong = next(leaf for leaf in leaves if leaf.S.shape != leaf.R.shape)
     return Fit("transpose", "transpose", f"恰好是正确值的转置（形状 {wrong.S.shape}，应为 {wrong.R.shape}）",
                "检查矩阵乘法中两个因子的顺序和转置。")
+
+
+def _fit_summed(leaves, rtol):
+    """S (an array, or a number: a sum over all) is a sum of the summand over another axis."""
+    if any(leaf.summand is None or not isinstance(leaf.S, (np.ndarray, np.floating, float)) for leaf in leaves):
+        return None
+    if all(np.shape(leaf.S) == leaf.R.shape for leaf in leaves):
+        return None
+    ndim = leaves[0].summand.ndim
+    for axis in [*range(1, ndim), None]:
+        if all(close(np.asarray(leaf.S, np.float64), leaf.summand.astype(np.float64).sum(axis=axis),
+                     rtol(leaf.R.dtype)) for leaf in leaves):
+            if axis is None:
+                return Fit("summed", "all", "恰好是所有元素之和（一个数）",
+                           "只沿批维求和：axis=0，得到与 b 同形状的数组。")
+            return Fit("summed", f"axis={axis}", f"恰好是沿 axis={axis} 求和的结果",
+                       "应沿批维（axis=0）求和，得到与 b 同形状的数组。")
+    return None
 
 
 def _describe_factor(factors, leaves, dtype_rtol, any_constant):
@@ -902,7 +922,7 @@ def _fit_shift(leaves, rtol):
 
 # In this order: on the checks' random cases at most one holds; on a visible test's single
 # case of simple numbers the one that says most comes first.
-_FITS = (_fit_dtype, _fit_shape, _fit_transpose, _fit_scale, _fit_piecewise, _fit_without, _fit_shift,
+_FITS = (_fit_dtype, _fit_shape, _fit_transpose, _fit_summed, _fit_scale, _fit_piecewise, _fit_without, _fit_shift,
          _fit_any_scale)
 
 
@@ -1160,7 +1180,7 @@ def _run_affine(Affine, W_list, b_list, x_list, dout_list, expected, dtype, labe
     _check_array("self.dW{}".format(label), layer.dW, dW_expected, dtype,
                  hint=_relation_hint(layer.dW, dW_expected, dtype, _AFFINE_DW_HINT, named=named))
     _check_array("self.db{}".format(label), layer.db, db_expected, dtype,
-                 hint=_relation_hint(layer.db, db_expected, dtype, _AFFINE_DB_HINT, named=named))
+                 hint=_relation_hint(layer.db, db_expected, dtype, _AFFINE_DB_HINT, named=named, summand=dout))
     return out
 
 

@@ -179,7 +179,8 @@ AFFINE = [
     _affine("dW_transposed", ("relation:transpose:transpose", "mistake:affine_dW_transposed"),
             dW="self.dW = dout.T @ self.x"),
     _affine("dW_times_batch", ("relation:scale:N",), dW="self.dW = batch * (self.x.T @ dout)"),
-    _affine("db_total", (), db="self.db = dout.sum()"),
+    _affine("db_total", ("relation:summed:all",), db="self.db = dout.sum()"),
+    _affine("db_rows", ("mistake:affine_db_axis1", "relation:summed:axis=1"), db="self.db = np.sum(dout, axis=-1)"),
     _affine("dx_without_transpose", (), dx="dout @ self.W"),
 ]
 
