@@ -613,6 +613,8 @@ SCALE_FLOOR = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-6}
 # How closely the factors fitted on two cases must agree to be one constant, per dtype.
 FACTOR_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
 POWERS = (-1, 1, -2, 2, -0.5, 0.5)
+# A constant factor this close to 1 is no slip a student writes (a near miss): not named.
+NEAR_ONE = 1e-3
 RELATION_KINDS = ("dtype", "shape", "transpose", "summed", "scale", "piecewise", "without", "shift")
 
 # The named numbers of a case: name -> (how a message writes it, what it is).
@@ -801,7 +803,7 @@ def _describe_factor(factors, leaves, dtype_rtol, any_constant):
             return "×0", "全部为 0", "这个值没有被计算出来（或被乘以了 0）。"
     if not any_constant:
         return None
-    if _agree(factors, dtype_rtol):
+    if _agree(factors, dtype_rtol) and abs(factors[0] - 1) > NEAR_ONE:
         return f"×{factors[0]:.3g}", f"恰好是正确值的 {_number(factors[0])} 倍", "检查公式中的常数系数。"
     for name, power, c in candidates:
         symbol, meaning = NAMED[name]
