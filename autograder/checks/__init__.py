@@ -33,7 +33,7 @@ non-default hyper-parameters (moved within HYPER_FACTORS of parts.py's values). 
 student always gets the same inputs; another student gets others, so what one student's
 code learns about them (and shows in its own output) tells nobody else anything.
 
-Numbers that are not finite: no comparison takes NaN for NaN (compare.largest_difference). An
+Numbers that are not finite: no comparison takes NaN for NaN (relation_fit.largest_difference). An
 observation holding a NaN or inf ends the scenario with its own message (the reference's
 observations are finite on the check's inputs); a catalogued mistake matches it only when
 it ended at the same observation with NaN or inf in the same places, the way a mistake
@@ -54,9 +54,18 @@ message names it (which mistake, what it means, what to change) and the failure
 once (catalogue.combined: a book's Adam folds the step and hard-codes epsilon) is tried the
 same way. A published variant (or a pair of them) of the part's own code earns the part's
 Part.variant_credit: the failure carries that credit and the message says the points.
-Valid alternatives pass, so they are never named.
+Valid alternatives pass, so they are never named. When no entry or pair matches, relations.py
+names the relation to the reference that explains every observation (an array that is the
+correct one times 1/N, a slope, a transpose, an optimizer's rule with one change, a layer
+skipped ...), carried as CheckFailure.relation; else the message stays the first difference
+with a neutral hint.
 
-How a check talks to the student's code: only through _Code below, i.e. the Student
+The package, one module per job: observe (Code, Record), compare (one comparison per kind
+of observation), scenarios (one per kind of part), diagnose (the catalogue), relations
+(with relation_fit and update_rules), verdict (check_part); this module holds the public
+checks.
+
+How a check talks to the student's code: only through observe.Code, i.e. the Student
 interface (lookup, call, getattr, getitem, send, fetch, share, observe). It
 
 * calls a student function, constructor or method with copies of numpy arrays and plain

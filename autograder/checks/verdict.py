@@ -24,6 +24,7 @@ class CheckFailure(AssertionError):
         self.credit = credit
         self.relation = relation
 
+
 def check_part(ns, part, seed=None):
     """Runs the check of part (a parts.Part) on ns; raises CheckFailure when it fails.
     seed (a non-negative int, from autograder.course_secret.student_seed): the check's
