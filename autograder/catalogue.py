@@ -6,7 +6,7 @@ reference's source of the part's name. Its source (Entry.source) is therefore pl
 that defines that name in a notebook's namespace: it replaces the part's solution cell in
 an example notebook (notebook_with), it runs in a namespace built like a notebook's
 (namespace), and the hidden checks run it, after a failure, to name the mistake that the
-student's code behaves like (autograder/checks.py). Nothing else keeps a copy of a mistake:
+student's code behaves like (autograder/checks/diagnose.py). Nothing else keeps a copy of a mistake:
 tests, example submissions and `make demo` take their variants from here.
 
     entries(part=None, valid=None, kind=None)  the entries, in table order (valid: False
@@ -19,7 +19,6 @@ tests, example submissions and `make demo` take their variants from here.
                                     entries' sources
     with_definition(notebook, name, source)  a copy of a notebook whose cell defining name
                                     holds source
-    lost_cells(entry)               the graded cells an example with this entry alone loses
 
     combined(first, second)         one entry that makes both entries' edits (None when they
                                     overlap): what the checks try when no single entry matches
@@ -39,7 +38,6 @@ an optimizer (whatever it stores in its state).
 import copy
 import inspect
 import re
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,10 +45,10 @@ from functools import lru_cache
 import numpy as np
 
 from autograder import reference
-from autograder.parts import PARTS, dependents
+from autograder.parts import PARTS
 
 __all__ = ["Entry", "ENTRIES", "entries", "get", "combined", "namespace", "notebook_with", "with_definition",
-           "lost_cells", "reference_source"]
+           "reference_source"]
 
 # Names a notebook defines besides the graded ones (given code), taken from the reference.
 _GIVEN = ("softmax", "cross_entropy_error", "SoftmaxWithLoss", "SGD")
@@ -482,7 +480,7 @@ ENTRIES = [
     _mistake("adam_no_bias_correction", _ADAM, "缺少偏差修正",
              "直接用 v 和 u 更新参数；v、u 从 0 开始，前几步偏小，要除以 1 - beta^t 修正。",
              "先算 v_corrected = v / (1 - beta1^t) 和 u_corrected = u / (1 - beta2^t)，再用它们更新参数。",
-             (_V_HAT, "v_corrected = self.v[key]"), (_U_HAT, "u_corrected = self.u[key]")),
+             (_V_HAT, "v_corrected = self.v[key]"), (_U_HAT, "u_corrected = self.u[key]"), public=True),
     _mistake("adam_t_late", _ADAM, "t 在第一次 update 时为 0",
              "t 在 update 结束时才加 1（或没有加 1），第一次 update 中 1 - beta^t = 0，出现除以 0。",
              "在 update 开始时先 self.t += 1，第一次 update 用 t = 1。",
@@ -647,31 +645,6 @@ def notebook_with(notebook, *chosen):
     for entry in chosen:
         notebook = with_definition(notebook, entry.name, entry.source)
     return notebook
-
-
-def lost_cells(entry):
-    """The grade ids of the cells that a submission with this entry alone (and the
-    reference everywhere else) loses: its own part's, and those of the parts that use it
-    where the mistake shows (an Affine whose db is summed over the wrong axis breaks the
-    network; one that overwrites its input does not). Empty for a valid alternative. What
-    example submissions expect (the checks run here, on this process's copy of the entry)."""
-    return set(_lost_cells(entry.id))
-
-
-@lru_cache(maxsize=None)
-def _lost_cells(entry_id):
-    from autograder import checks
-    entry = get(entry_id)
-    ns = entry.namespace()
-    lost = []
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for grade_id in [entry.part, *dependents(entry.part)]:
-            try:
-                checks.check_part(ns, PARTS[grade_id])
-            except checks.CheckFailure:
-                lost.append(grade_id)
-    return tuple(lost)
 
 
 def with_definition(notebook, name, source):

@@ -6,11 +6,15 @@ An example of a catalogue entry is the source notebook with the entry's source i
 part's solution cell, so the examples follow the catalogue and keep no mistake of their own.
 """
 import copy
+import warnings
+from functools import lru_cache
 
 import nbformat
+import numpy as np
 
-from autograder import catalogue
+from autograder import catalogue, checks
 from autograder.course import SOURCE_DIR
+from autograder.parts import PARTS, dependents
 
 SOURCE_NOTEBOOK = SOURCE_DIR / "mlp_optimizers.ipynb"
 
@@ -59,7 +63,7 @@ def with_cell_source(grade_id, source, notebook=None):
 def all_examples():
     """{student name: notebook} of every example submission whose grade is known in advance,
     and {student name: set of test cells that must lose points}: reference_solution,
-    bug_<id> for each of EXAMPLE_MISTAKES (the cells catalogue.lost_cells names),
+    bug_<id> for each of EXAMPLE_MISTAKES (the cells lost_cells names),
     alt_<id> for each of EXAMPLE_ALTERNATIVES (none), and two tampered notebooks (none: the
     grader restores the test cells)."""
     submissions = {"reference_solution": source_notebook()}
@@ -70,9 +74,33 @@ def all_examples():
             if entry.valid != valid:
                 raise ValueError(f"{entry_id}: expected a catalogue {'alternative' if valid else 'mistake'}")
             submissions[f"{prefix}_{entry_id}"] = with_entry(entry_id)
-            losing[f"{prefix}_{entry_id}"] = catalogue.lost_cells(entry)
+            losing[f"{prefix}_{entry_id}"] = lost_cells(entry)
     submissions["tampered_deleted_test_cell"] = without_cell("test_affine")
     losing["tampered_deleted_test_cell"] = set()
     submissions["tampered_edited_test_cell"] = with_cell_source("test_adam", "print('all tests passed')")
     losing["tampered_edited_test_cell"] = set()
     return submissions, losing
+
+
+def lost_cells(entry):
+    """The grade ids of the cells that a submission with this entry alone (and the
+    reference everywhere else) loses: its own part's, and those of the parts that use it
+    where the mistake shows (an Affine whose db is summed over the wrong axis breaks the
+    network; one that overwrites its input does not). Empty for a valid alternative. What
+    example submissions expect (the checks run here, on this process's copy of the entry)."""
+    return set(_lost_cells(entry.id))
+
+
+@lru_cache(maxsize=None)
+def _lost_cells(entry_id):
+    entry = catalogue.get(entry_id)
+    ns = entry.namespace()
+    lost = []
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for grade_id in [entry.part, *dependents(entry.part)]:
+            try:
+                checks.check_part(ns, PARTS[grade_id])
+            except checks.CheckFailure:
+                lost.append(grade_id)
+    return tuple(lost)

@@ -1,6 +1,6 @@
 """The graded parts of the assignment: one row per autograder test cell, in notebook order
 (100 points in all). Every list of graded parts derives from PARTS: the verifier's plan and
-hints (autograder/verify.py), the public checks (autograder/checks.py), the columns of
+hints (autograder/verify.py), the public checks (autograder/checks/), the columns of
 grades.csv and report.html (autograder/report.py), the catalogue's entries
 (autograder/catalogue.py), the tests' parametrisation. README's "Adding a part" says what
 else a new part needs.
@@ -24,8 +24,9 @@ variant_credit the share of the cell's points that a published variant of the ca
                (catalogue.Entry.variant: a textbook's or a paper's formula, not the course's)
                earns: VARIANT_CREDIT (half) unless set here; 0 gives nothing, 1 full points
 
-Part.check is the name of the part's public check in autograder.checks; Part.entries()
-its catalogue entries (known mistakes and valid alternatives).
+Part.check is the name of the part's public check in autograder.checks;
+catalogue.entries(grade_id) its catalogue entries (known mistakes and valid alternatives).
+This module imports nothing of the package: everything else is built on it.
 """
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,11 +65,6 @@ class Part:
     def short(self):
         """A short column label: adam, init."""
         return self.grade_id[len("test_"):].replace("initialize_parameters", "init")
-
-    def entries(self, valid=None):
-        """The catalogue entries of this part (valid: None all, False mistakes, True alternatives)."""
-        from autograder import catalogue
-        return catalogue.entries(self.grade_id, valid=valid)
 
 
 _ADAPTIVE = {"learning_rate": 0.05, "epsilon": 1e-3}

@@ -7,17 +7,44 @@ holds exactly what known_mistakes() computes. To refresh the block after the cat
 test's inputs change, print it and paste it over KNOWN_MISTAKES in public_tests.py:
 
     python -m autograder.public_constants
+
+The relations the visible tests fit between a student's array and the expected one (how a
+layer's mistake is named without the reference) are the hidden checks' own:
+autograder/checks/relation_fit.py, whose body public_tests.py holds between RELATIONS_BEGIN
+and RELATIONS_END (the release holds no import of this package). After changing that file:
+
+    python -m autograder.public_constants relations     (rewrites the block in place)
 """
 import json
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 
-from autograder import reference
+from autograder import catalogue, reference
+from autograder.checks import relation_fit
 from autograder.course import SOURCE_DIR, load_module
 from autograder.parts import PARTS
 
 PUBLIC_TESTS = SOURCE_DIR / "public_tests.py"
+RELATIONS_BEGIN = "# ---- 以下由课程的关系拟合代码生成（与隐藏测试所用的相同），请勿修改 ----\n"
+RELATIONS_END = "# ---- 关系拟合代码到此为止 ----\n"
+
+
+def relations_block():
+    """The text public_tests.py holds between RELATIONS_BEGIN and RELATIONS_END: the body of
+    relation_fit.py after its docstring and imports (public_tests imports the same names)."""
+    source = Path(relation_fit.__file__).read_text(encoding="utf-8")
+    body = source[source.index("\nimport numpy as np\n") + len("\nimport numpy as np\n"):].lstrip("\n")
+    return RELATIONS_BEGIN + body + RELATIONS_END
+
+
+def write_relations(path=PUBLIC_TESTS):
+    """Replaces the relations block of the visible tests at path by relations_block()."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index(RELATIONS_BEGIN), text.index(RELATIONS_END) + len(RELATIONS_END)
+    path.write_text(text[:start] + relations_block() + text[end:], encoding="utf-8")
 
 
 def trajectory(optimizer_class, hyper, params0, grads_sequence, dtype=np.float64):
@@ -50,7 +77,7 @@ def known_mistakes(public_tests):
         run = lambda cls: trajectory(cls, case["hyper"], public_tests.OPT_PARAMS0,  # noqa: E731
                                      public_tests.OPT_GRADS)
         expected = run(getattr(reference, part.name))
-        for entry in part.entries(valid=False):
+        for entry in catalogue.entries(part.grade_id, valid=False):
             if not entry.public:
                 continue
             with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -94,4 +121,7 @@ def render(mistakes):
 
 
 if __name__ == "__main__":
-    print(render(known_mistakes(load_module(PUBLIC_TESTS.name))))
+    if sys.argv[1:] == ["relations"]:
+        write_relations()
+    else:
+        print(render(known_mistakes(load_module(PUBLIC_TESTS.name))))

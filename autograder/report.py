@@ -1,6 +1,7 @@
 """What `grade` writes from the per-student SubmissionResults (autograder.result): grades.csv,
 report.html + report.png (per-cell table, limits and reasons, histogram, pass rates, and per
-part how many students made each catalogued mistake) and the text table it prints. The
+part how many students made each catalogued mistake or relation to the reference, and what
+the class gets wrong, with a sentence to say in class) and the text table it prints. The
 columns follow the table of parts (autograder/parts.py). The note at the top of each
 student's feedback page is autograder/feedback_page/note.py's (add_feedback_note, imported here
 for the batch)."""
@@ -11,6 +12,7 @@ import io
 from pathlib import Path
 
 from autograder import catalogue
+from autograder.checks import relations
 from autograder.feedback_page.note import add_feedback_note, feedback_note  # noqa: F401 (the batch's entry)
 from autograder.parts import PARTS, TEST_CELLS
 from autograder.result import MAX_POINTS, is_weak
@@ -140,6 +142,38 @@ def mistake_counts(results):
     return counts
 
 
+def relation_counts(results):
+    """{grade_id: {relation id: sorted students}}: which graded students' failures were named
+    by a relation to the reference (no catalogue entry matched), parts in the table's order."""
+    counts = {}
+    for student, result in results.items():
+        if result.graded:
+            for grade_id, relation_id in result.relations.items():
+                counts.setdefault(grade_id, {}).setdefault(relation_id, []).append(student)
+    return {g: {r: sorted(names) for r, names in counts[g].items()} for g in TEST_CELLS if g in counts}
+
+
+def class_summary(results):
+    """{grade_id: [(students, name, sentence)]} ordered by how many students: every catalogued
+    mistake and relation named in the part (sentence: what an instructor can say in class, in
+    Chinese), then the failures nothing named ("wrong values")."""
+    items = {}
+    for grade_id, mistakes in mistake_counts(results).items():
+        for entry_id, students in mistakes.items():
+            entry = next((e for e in catalogue.ENTRIES if e.id == entry_id), None)
+            text = f"{entry.title}：{entry.explanation}{entry.fix}" if entry else entry_id
+            items.setdefault(grade_id, []).append((students, entry_id, text))
+    for grade_id, found in relation_counts(results).items():
+        for relation_id, students in found.items():
+            items.setdefault(grade_id, []).append((students, relation_id, relations.sentence(relation_id)))
+    for grade_id, points in TEST_CELLS.items():
+        unnamed = sorted(s for s, r in results.items() if r.graded and r.scores.get(grade_id, 0.0) < points - TOLERANCE
+                         and not r.mistakes.get(grade_id) and not r.relations.get(grade_id))
+        if unnamed:
+            items.setdefault(grade_id, []).append((unnamed, "", "数值不对，没有找到可以说明的原因（见各人的反馈）。"))
+    return {g: sorted(items[g], key=lambda item: (-len(item[0]), item[1] == "")) for g in TEST_CELLS if g in items}
+
+
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", sans-serif; margin: 2em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
@@ -190,6 +224,7 @@ def write_report(results, html_path, png_path, course=None, hand_graded=None):
                      f"<td>{mean:.1f}</td></tr>")
     parts.append("</table>")
     parts += _mistakes_section(results)
+    parts += _summary_section(results)
     parts.append("<h2>Scores per student</h2><table><tr><th>student</th>"
                  + "".join(f"<th title='{g}'>{SHORT[g]}<br><span class='small'>{p}</span></th>"
                            for g, p in TEST_CELLS.items())
@@ -232,7 +267,8 @@ def _mistakes_section(results):
              "(autograder/catalogue.py) on the same inputs; a mistake is named when the student's code behaves "
              "exactly like it. Each student counts once per mistake.</p>"]
     counts = mistake_counts(results)
-    if not counts:
+    found = relation_counts(results)
+    if not counts and not found:
         return parts + ["<p>No known mistake was named.</p>"]
     parts.append("<table><tr><th>part</th><th>mistake</th><th>students</th><th></th><th>who</th></tr>")
     for grade_id, mistakes in counts.items():
@@ -249,5 +285,34 @@ def _mistakes_section(results):
                          f"<td>{len(students)} ({share:.0%})</td>"
                          f"<td class='name'><span class='bar' style='width:{share * 12:.2f}em'></span></td>"
                          f"<td class='text'>{esc(', '.join(students))}</td></tr>")
+    for grade_id, named in found.items():  # failures no entry matched, named by their relation to the reference
+        for relation_id, students in sorted(named.items(), key=lambda item: -len(item[1])):
+            share = len(students) / graded if graded else 0.0
+            parts.append(f"<tr><td class='name'>{esc(grade_id)}</td><td class='name' "
+                         f"title='{esc(relations.sentence(relation_id))}'>{esc(relation_id)} "
+                         f"<span class='small'>(relation to the reference)</span></td>"
+                         f"<td>{len(students)} ({share:.0%})</td>"
+                         f"<td class='name'><span class='bar' style='width:{share * 12:.2f}em'></span></td>"
+                         f"<td class='text'>{esc(', '.join(students))}</td></tr>")
     parts.append("</table>")
+    return parts
+
+
+def _summary_section(results):
+    """What the class gets wrong: per part, each mistake by how many students made it, with
+    the sentence an instructor can say in class."""
+    esc = html.escape
+    summary = class_summary(results)
+    parts = ["<h2>What the class gets wrong</h2>",
+             "<p class='small'>Per part, most frequent first: the catalogued mistakes and the relations to the "
+             "reference named in failed checks, and the failures nothing named; each with a sentence to say in "
+             "class.</p>"]
+    if not summary:
+        return parts + ["<p>Every graded cell passed.</p>"]
+    for grade_id, items in summary.items():
+        parts.append(f"<h3>{esc(PARTS[grade_id].name)} <span class='small'>({esc(grade_id)})</span></h3><ol>")
+        for students, name, text in items:
+            label = f" <span class='small'>{esc(name)}</span>" if name else ""
+            parts.append(f"<li><b>{len(students)}</b> students: {esc(text)}{label}</li>")
+        parts.append("</ol>")
     return parts

@@ -25,7 +25,9 @@ class SubmissionResult:
     """student: the nbgrader id; scores: {grade_id: points} as stored in the gradebook, None
     when the submission could not be graded (it is graded again next run); messages:
     {grade_id: Chinese failure message, '' when passed}; mistakes: {grade_id: id of the
-    catalogued mistake named in that cell's failure} (autograder/catalogue.py); limits:
+    catalogued mistake named in that cell's failure} (autograder/catalogue.py); relations:
+    {grade_id: id of the relation to the reference that named a failure no catalogue entry
+    matched} (autograder/checks/relations.py); limits:
     the verify.Limits hit;
     notes: Chinese remarks for the student and the instructor (which file was graded, why
     nothing could be graded, a grading error); sandbox: 'bwrap' or 'weak: <why>'; source:
@@ -36,6 +38,7 @@ class SubmissionResult:
     scores: dict = None
     messages: dict = field(default_factory=dict)
     mistakes: dict = field(default_factory=dict)
+    relations: dict = field(default_factory=dict)
     limits: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     sandbox: str = ""

@@ -86,7 +86,9 @@ class Limit:
 class VerifiedResult:
     """scores: grade_id -> points earned (0..max); messages: grade_id -> Chinese failure
     message ('' when passed); mistakes: grade_id -> id of the catalogued mistake the
-    failure was diagnosed as (only failed cells whose mistake was named); reason: why
+    failure was diagnosed as (only failed cells whose mistake was named); relations:
+    grade_id -> id of the relation to the reference that explains a failure no catalogue
+    entry matched (autograder/checks/relations.py, Relation.id); reason: why
     grading stopped early ('' normally); sandbox:
     'bwrap' or 'weak: <why>'. cell_errors: (code cell number from 1, error) of the
     student's cells that raised; ran: numbers of the code cells that ran; limits: the
@@ -94,6 +96,7 @@ class VerifiedResult:
     scores: dict
     messages: dict
     mistakes: dict = field(default_factory=dict)
+    relations: dict = field(default_factory=dict)
     reason: str = ""
     sandbox: str = ""
     cell_errors: list = field(default_factory=list)
@@ -292,7 +295,7 @@ def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check
         raise SandboxUnavailable(e.reason) from e
     timings["sandbox_start"] = time.monotonic() - started
 
-    scores, messages, mistakes, cell_errors, limits, reason = {}, {}, {}, [], [], ""
+    scores, messages, mistakes, relations, cell_errors, limits, reason = {}, {}, {}, {}, [], [], ""
     ran = set()
     try:
         remote = sandbox.remote()
@@ -330,8 +333,8 @@ def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check
 
             grade_id = step[1]
             try:
-                stop = _run_check(grade_id, remote, scores, messages, mistakes, cell_errors, cell_sources,
-                                  min(time.monotonic() + check_timeout, wall_deadline),
+                stop = _run_check(grade_id, remote, scores, messages, (mistakes, relations), cell_errors,
+                                  cell_sources, min(time.monotonic() + check_timeout, wall_deadline),
                                   wall_deadline, wall_time, check_timeout, seed)
             finally:
                 timings["checks"] += time.monotonic() - step_started
@@ -348,15 +351,17 @@ def verify_cells(cells, *, cell_timeout=30, wall_time=300, memory_mb=2048, check
             messages[grade_id] = f"没有完成检查：{reason}" if reason else "没有完成检查"
     return VerifiedResult(scores={g: scores[g] for g in TEST_CELLS},
                           messages={g: messages[g] for g in TEST_CELLS},
-                          mistakes={g: mistakes[g] for g in TEST_CELLS if g in mistakes}, reason=reason,
+                          mistakes={g: mistakes[g] for g in TEST_CELLS if g in mistakes},
+                          relations={g: relations[g] for g in TEST_CELLS if g in relations}, reason=reason,
                           sandbox=sandbox.kind, cell_errors=cell_errors,
                           seconds=time.monotonic() - started, limits=limits,
                           timings={k: round(v, 3) for k, v in timings.items()}, ran=sorted(ran))
 
 
-def _run_check(grade_id, remote, scores, messages, mistakes, cell_errors, cell_sources, deadline,
+def _run_check(grade_id, remote, scores, messages, named, cell_errors, cell_sources, deadline,
                wall_deadline, wall_time, check_timeout, seed):
-    """Runs one check (on the inputs of seed) against the sandbox; records its score, message and named mistake.
+    """Runs one check (on the inputs of seed) against the sandbox; records its score, message and what
+    named its failure (named: the dicts of mistakes and relations).
     Returns a Limit when grading must stop (the sandbox is gone or the wall time is spent),
     else None."""
     remote.deadline = deadline
@@ -367,7 +372,9 @@ def _run_check(grade_id, remote, scores, messages, mistakes, cell_errors, cell_s
     except AssertionError as e:
         credit = 0.0
         if isinstance(e, checks.CheckFailure):
+            mistakes, relations = named
             mistakes.update({grade_id: e.mistake} if e.mistake else {})
+            relations.update({grade_id: e.relation.id} if e.relation is not None else {})
             credit = min(max(float(e.credit), 0.0), 1.0)
         message = str(e)
         if message.startswith("没有找到"):

@@ -11,7 +11,7 @@ import re
 import nbformat
 import pytest
 
-from autograder import catalogue, reference
+from autograder import catalogue, examples, reference
 from autograder.course import ROOT
 from autograder.examples import source_notebook
 from autograder.parts import PARTS, TEST_CELLS, dependents
@@ -52,13 +52,13 @@ CJK = "\u4e00-\u9fff"
 def test_entries_have_unique_ids_and_belong_to_a_part():
     assert len(ENTRIES) == len(catalogue.ENTRIES)
     assert all(entry.part in PARTS for entry in catalogue.ENTRIES)
-    assert [e.id for e in catalogue.entries()] == [e.id for p in PARTS.values() for e in p.entries()]
+    assert [e.id for e in catalogue.entries()] == [e.id for p in PARTS.values() for e in catalogue.entries(p.grade_id)]
 
 
 def test_every_part_has_mistakes():
     for part in PARTS.values():
-        assert part.entries(valid=False), part.grade_id
-        assert set(part.entries()) == set(part.entries(valid=False)) | set(part.entries(valid=True))
+        assert catalogue.entries(part.grade_id, valid=False), part.grade_id
+        assert set(catalogue.entries(part.grade_id)) == set(catalogue.entries(part.grade_id, valid=False)) | set(catalogue.entries(part.grade_id, valid=True))
 
 
 def test_the_published_variants_are_there_and_say_where_they_come_from():
@@ -205,7 +205,7 @@ def test_a_mistake_submitted_alone_loses_points_only_where_it_is_and_is_named(su
     entry, result = ENTRIES[entry_id], submitted[entry_id]
     assert result.reason == "" and result.sandbox == "bwrap"
     assert entry.part in lost(result) and lost(result) <= {entry.part, *dependents(entry.part)}
-    assert lost(result) == catalogue.lost_cells(entry)
+    assert lost(result) == examples.lost_cells(entry)
     assert result.mistakes == {g: entry_id for g in lost(result)}, result.messages
     assert f"「{entry.title}」" in result.messages[entry.part]
 
@@ -228,6 +228,6 @@ def test_a_published_variant_submitted_alone_earns_its_share_and_is_named(submit
 @pytest.mark.parametrize("entry_id", [e.id for e in catalogue.entries(valid=True)])
 def test_a_valid_alternative_submitted_alone_earns_full_points_and_no_name(submitted, entry_id):
     result = submitted[entry_id]
-    assert catalogue.lost_cells(ENTRIES[entry_id]) == set()
+    assert examples.lost_cells(ENTRIES[entry_id]) == set()
     assert result.total == sum(TEST_CELLS.values()) and result.mistakes == {}, result.messages
     assert all(message == "" for message in result.messages.values())

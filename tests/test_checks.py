@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import catalogue, checks
+from autograder import catalogue, checks, examples
 from autograder.catalogue import reference_source
 from autograder.course import ROOT
 from autograder.parts import PARTS, dependents
@@ -167,7 +167,7 @@ def test_a_mistake_fails_its_own_check_names_itself_and_costs_nothing_elsewhere(
     assert named == mistake, message
     assert f"「{entry.title}」" in message and entry.explanation in message
     assert failed(results) <= {entry.part, *dependents(entry.part)}
-    assert failed(results) == catalogue.lost_cells(entry)
+    assert failed(results) == examples.lost_cells(entry)
     for grade_id in failed(results) - {entry.part}:  # a part that uses it names it too
         assert results[grade_id][1] == mistake
         assert f"{PARTS[entry.part].name} 有一个常见错误「{entry.title}」" in results[grade_id][0]

@@ -31,7 +31,7 @@ TRAINING = ("run(", "plot_", "path_optimizers", "best =")
 CELL_TIMEOUT = 20
 SECRET = "grader-secret-7f3a91"      # in the grader's environment; must never reach a student page
 REFERENCE_MARK = (ROOT / "autograder" / "reference" / "optimizers.py").read_text().splitlines()[0]
-CHECKS_MARK = (ROOT / "autograder" / "checks.py").read_text().splitlines()[0]
+CHECKS_MARK = (ROOT / "autograder" / "checks" / "__init__.py").read_text().splitlines()[0]
 DAEMON_MARK = "mallory-daemon-4711"
 
 
@@ -67,7 +67,7 @@ def hostile(course):
     """Code that tries what a student must not manage, then raises what it found (a
     cell's error is what of a student cell reaches the feedback page)."""
     submitted = str(course / "submitted" / "*" / ASSIGNMENT / "*.ipynb")
-    targets = [str(ROOT / "autograder" / "reference" / "optimizers.py"), str(ROOT / "autograder" / "checks.py"),
+    targets = [str(ROOT / "autograder" / "reference" / "optimizers.py"), str(ROOT / "autograder" / "checks" / "__init__.py"),
                str(course / "gradebook.db")]
     return f'''
 import glob, os, signal, subprocess, sys

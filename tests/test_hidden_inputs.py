@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import catalogue, checks
+from autograder import catalogue, checks, examples
 from autograder.course_secret import BadSecret, course_secret, secret_path, student_seed
 from autograder.examples import cell_by_grade_id, source_notebook
 from autograder.parts import PARTS, dependents
@@ -145,7 +145,7 @@ def outcome(ns, grade_id, seed):
 def test_with_any_seed_every_mistake_is_named_and_every_alternative_passes(seed):
     for entry in MISTAKES:
         ns = entry.namespace()
-        for grade_id in catalogue.lost_cells(entry):   # where the fixed inputs show it
+        for grade_id in examples.lost_cells(entry):   # where the fixed inputs show it
             found = outcome(ns, grade_id, seed)
             assert found is not None and found[1] == entry.id, (entry.id, grade_id, found)
             assert f"「{entry.title}」" in found[0]

@@ -180,9 +180,9 @@ def hub():
         accounts = json.loads((state / "accounts.json").read_text())
         # what students cannot read: the checkout, the instructor's course (solutions, checks,
         # gradebook), the hub's settings, passwords and database
-        for path in (solutions, ROOT / "autograder" / "checks.py",
+        for path in (solutions, ROOT / "autograder" / "checks" / "__init__.py",
                      Path(settings["course_dir"]) / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                     Path(settings["course_dir"]) / "autograder" / "checks.py", state / "jupyterhub.sqlite",
+                     Path(settings["course_dir"]) / "autograder" / "checks" / "__init__.py", state / "jupyterhub.sqlite",
                      state / "hub.json", state / "accounts.json"):
             denied = _cat(ATTACKER, path)
             assert denied.returncode != 0 and "Permission denied" in denied.stderr, f"a student can read {path}"

@@ -16,6 +16,7 @@ import pytest
 
 from autograder import catalogue, checks
 from autograder.catalogue import reference_source
+from autograder.checks.compare import identical, largest_difference, same_value
 from autograder.parts import PARTS, dependents
 from autograder.sandbox.proxy import Sandbox
 
@@ -197,8 +198,8 @@ def test_no_comparison_takes_nan_for_nan():
     """The comparisons the checks and the catalogue's matching use: a NaN or inf on either
     side is a difference, even where the other side holds the same NaN or inf."""
     a = np.array([[1.0, np.nan], [np.inf, 2.0]])
-    assert checks._difference(a, a.copy(), 1e-3) == float("inf")
-    assert not checks._same_value(a, a.copy()) and not checks._identical(a, a.copy())
-    assert checks._same_value(np.nan_to_num(a, posinf=5.0), np.nan_to_num(a, posinf=5.0)) and checks._identical(np.ones(2), np.ones(2))
-    assert checks._difference(np.nan, np.nan, 1.0) == float("inf")
-    assert checks._difference(np.array([1.0, 2.0]), np.array([1.0, np.nan]), 1.0) == float("inf")
+    assert largest_difference(a, a.copy(), 1e-3) == float("inf")
+    assert not same_value(a, a.copy()) and not identical(a, a.copy())
+    assert same_value(np.nan_to_num(a, posinf=5.0), np.nan_to_num(a, posinf=5.0)) and identical(np.ones(2), np.ones(2))
+    assert largest_difference(np.nan, np.nan, 1.0) == float("inf")
+    assert largest_difference(np.array([1.0, 2.0]), np.array([1.0, np.nan]), 1.0) == float("inf")

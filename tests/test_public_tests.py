@@ -170,10 +170,10 @@ PHRASES = {
     "init_ignores_dtype": "params['W2'] 的 dtype 不对：期望 float32",
     "init_w3_before_w2": "按 W1、W2、W3 的顺序",
     "init_seeds_every_draw": "不要再次调用 np.random.seed",
-    "leaky_backward_slope_zero": "不是 0（那是 ReLU）",
-    "leaky_forward_relu": "不是 0（那是 ReLU）",
-    "leaky_backward_alpha_on_positive": "x > 0 的位置不应乘以 alpha",
-    "leaky_mask_inverted": "x > 0 的位置不应乘以 alpha",
+    "leaky_backward_slope_zero": "x <= 0 处却是 0（写成了 ReLU）",
+    "leaky_forward_relu": "x <= 0 处却是 0（写成了 ReLU）",
+    "leaky_backward_alpha_on_positive": "把 alpha 乘在了 x > 0 的一侧",
+    "leaky_mask_inverted": "把 alpha 乘在了 x > 0 的一侧",
     "leaky_backward_modifies_dout": "dout 被修改了",
     "leaky_forward_modifies_x": "输入 x 被修改了",
     "leaky_forward_float64": "dtype 不对：期望 float32，得到 float64",
@@ -276,9 +276,85 @@ def test_a_failure_in_a_notebook_shows_the_call_and_the_message(tmp_path):
     assert error.ename == "AssertionError"
     assert "public_tests.test_momentum(Momentum)" in shown
     assert "「每次 update 都重置了状态」" in shown
-    assert shown.count("public_tests.py") == 1, "one frame of the visible tests: the one that raises"
+    assert "public_tests.py" not in shown, "no frame of the visible tests"
     for internal in ("_run_optimizer", "_check_array", "_named_mistake", "_with_hint"):
         assert internal not in shown, shown
+
+
+def test_the_visible_tests_hold_the_checks_relation_fitting_code():
+    """The relations block of public_tests.py is relation_fit.py's body (refresh it with
+    `python -m autograder.public_constants relations`)."""
+    source = PUBLIC_TESTS_PATH.read_text(encoding="utf-8")
+    start = source.index(public_constants.RELATIONS_BEGIN)
+    end = source.index(public_constants.RELATIONS_END) + len(public_constants.RELATIONS_END)
+    assert source[start:end] == public_constants.relations_block()
+
+
+LEAKY_IGNORES_DOUT = """
+class LeakyRelu:
+    def __init__(self):
+        self.alpha = 0.1
+
+    def forward(self, x):
+        self.mask = x <= 0
+        return np.where(self.mask, self.alpha * x, x)
+
+    def backward(self, dout):
+        return np.where(self.mask, self.alpha, 1)
+"""
+
+AFFINE_DW_OVER_BATCH = """
+class Affine:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        self.shape = x.shape
+        self.x = x.reshape(len(x), -1)
+        return self.x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout / len(dout)
+        self.db = dout.sum(axis=0)
+        return (dout @ self.W.T).reshape(self.shape)
+"""
+
+
+def _defined(source, name):
+    ns = {"np": np}
+    exec(source, ns)
+    return ns[name]
+
+
+def test_a_backward_that_ignores_dout_is_named_before_its_dtype(capsys):
+    """Found in JupyterLab: np.where(mask, alpha, 1) passed with dout of ones, then failed on dtype."""
+    with pytest.raises(AssertionError) as info:
+        pt.test_leaky_relu(_defined(LEAKY_IGNORES_DOUT, "LeakyRelu"))
+    message = str(info.value)
+    assert "backward(dout) 的输出 dx[0, 0] 的数值不对" in message and "dtype" not in message
+    assert message.split("提示：")[1].startswith("与正确结果对照：它恰好是正确值除以 dout")
+
+
+def test_a_layer_mistake_is_named_by_its_relation_from_the_tests_own_inputs(capsys):
+    with pytest.raises(AssertionError) as info:
+        pt.test_affine(_defined(AFFINE_DW_OVER_BATCH, "Affine"))
+    message = str(info.value)
+    assert "self.dW" in message and "恰好是正确值的 1/N 倍" in message and "不要除以批大小" in message
+
+
+def test_adam_without_bias_correction_is_named_by_the_visible_test(capsys):
+    message = str(_failure(catalogue.get("adam_no_bias_correction"), capsys).value)
+    assert "「缺少偏差修正」" in message
+
+
+def test_values_are_compared_before_the_dtype(capsys):
+    """A right answer in the wrong dtype says the values are right."""
+    class Float64Out(R.LeakyRelu):
+        def forward(self, x):
+            return super().forward(x).astype(np.float64)
+    with pytest.raises(AssertionError) as info:
+        pt.test_leaky_relu(Float64Out)
+    assert "数值正确，但 dtype 不对：期望 float32，得到 float64" in str(info.value)
 
 
 def test_a_stub_raises_its_own_exception():
@@ -305,7 +381,7 @@ def test_public_tests_contain_no_solution_and_no_autograder():
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0])
-    assert imported == {"functools", "numpy"}
+    assert imported == {"functools", "linecache", "sys", "dataclasses", "numpy"}
 
 
 def test_public_tests_leave_the_caller_alone():

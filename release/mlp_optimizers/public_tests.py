@@ -10,6 +10,9 @@
 另有两个不计分的检查：check_gradients（梯度检查）和 check_overfit（记住 50 个训练样本）。
 """
 import functools
+import linecache
+import sys
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,9 +57,9 @@ INIT_FULL_SAMPLES = {
 
 # LeakyRelu（alpha = 0.1）：先 forward(x)，再 backward(dout)。
 LEAKY_RELU_X = [[1.0, -0.5], [-2.0, 3.0]]
-LEAKY_RELU_DOUT = [[1.0, 1.0], [1.0, 1.0]]
+LEAKY_RELU_DOUT = [[0.5, -1.5], [2.0, -0.25]]  # 不是全 1：backward 要乘上 dout
 LEAKY_RELU_OUT = [[1.0, -0.05], [-0.2, 3.0]]
-LEAKY_RELU_DX = [[1.0, 0.1], [0.1, 1.0]]
+LEAKY_RELU_DX = [[0.5, -0.15], [0.2, -0.25]]
 # 同样的测试用 float32，输入形状为 (2, 3)，dout 不是常数。
 LEAKY_RELU_X_F32 = [[0.5, -1.5, 2.0], [-0.25, 4.0, -3.0]]
 LEAKY_RELU_DOUT_F32 = [[1.0, -1.0, 2.0], [0.5, -2.0, 3.0]]
@@ -465,6 +468,19 @@ KNOWN_MISTAKES = {
          ]},
     ],
     "Adam": [
+        {"title": "缺少偏差修正",
+         "explanation": "直接用 v 和 u 更新参数；v、u 从 0 开始，前几步偏小，要除以 1 - beta^t 修正。",
+         "params": [
+             # 第 1 次更新之后
+             {"W": [[0.938693139936569, -2.062261118482988], [0.5594834871519755, 2.9372505249544423]],
+              "b": [-0.05948348715197548, -0.938693139936569]},
+             # 第 2 次更新之后
+             {"W": [[0.8598199004999493, -2.0796970740814884], [0.5261501538186422, 2.8766132688733888]],
+              "b": [-0.026150153818642156, -0.9724959568379774]},
+             # 第 3 次更新之后
+             {"W": [[0.8265548419973687, -2.10883898959392], [0.4575862864613903, 2.862077897806502]],
+              "b": [-0.013056713687537407, -1.0250762106001208]},
+         ]},
         {"title": "t 在第一次 update 时为 0",
          "explanation": "t 在 update 结束时才加 1（或没有加 1），第一次 update 中 1 - beta^t = 0，出现除以 0。",
          "params": [
@@ -589,12 +605,366 @@ KNOWN_MISTAKES = {
     ],
 }
 
+# ---- 以下由课程的关系拟合代码生成（与隐藏测试所用的相同），请勿修改 ----
+# The smallest "largest value" of an array that scales the tolerance: an array of values
+# that cancel to about 0 (a sum over the wrong axis of a softmax gradient) compares with
+# rounding noise in mind; arrays of the checks' inputs are far above these.
+SCALE_FLOOR = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-6}
+# How closely the factors fitted on two cases must agree to be one constant, per dtype.
+FACTOR_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
+POWERS = (-1, 1, -2, 2, -0.5, 0.5)
+# A constant factor this close to 1 is no slip a student writes (a near miss): not named.
+NEAR_ONE = 1e-3
+RELATION_KINDS = ("dtype", "shape", "transpose", "summed", "scale", "piecewise", "without", "shift")
+
+# The named numbers of a case: name -> (how a message writes it, what it is).
+NAMED = {"N": ("N", "批大小"), "alpha": ("alpha", "LeakyReLU 在 x <= 0 一侧的斜率"),
+         "weight_init_std": ("weight_init_std", "权重的标准差参数")}
+# What to look at when a quantity is exactly the correct value times a named number to a
+# power: (name, power) -> advice.
+ADVICE = {
+    ("N", -1): "不要除以批大小（损失已经对批取过平均，反向传播时各样本的梯度直接相加）。",
+    ("N", 1): "多乘了批大小。",
+    ("weight_init_std", -1): "权重没有乘以 weight_init_std。",
+    ("weight_init_std", 1): "weight_init_std 乘了两次。",
+    ("weight_init_std", -0.5): "乘的是 weight_init_std 的平方根，而不是 weight_init_std 本身。",
+    ("alpha", 1): "多乘了 alpha。",
+    ("alpha", -1): "在不该乘 alpha 的地方乘了 alpha，或少乘了一次。",
+}
+
+
+def largest_difference(actual, expected, rtol, scale=None):
+    """The one comparison of numbers in the checks: None when actual is within rtol * scale
+    of expected elementwise, else the largest |actual - expected|, which is inf when either
+    side holds a NaN or inf (a non-finite number equals nothing, not even NaN).
+
+    actual, expected: arrays of the same shape, or numbers. scale defaults to
+    |expected| + max|expected| (elementwise; max|expected| at least SCALE_FLOOR of
+    expected's dtype): rounding differences of an equivalent computation are far below
+    rtol of the array's largest value.
+    """
+    floor = SCALE_FLOOR.get(np.asarray(expected).dtype, 0.0)
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
+        return float("inf")
+    if scale is None:
+        scale = np.abs(e) + max(np.max(np.abs(e), initial=0.0), floor)
+    error = np.abs(a - e)
+    if np.all(error <= rtol * scale):
+        return None
+    return float(np.max(error))
+
+
+@dataclass
+class Leaf:
+    """One case of a quantity: S the student's array, R the correct one (any shape); named
+    numbers of the case; region (bool, R's shape): where the layer's input x > 0; factor
+    (R's shape): the upstream gradient dout; bias ((M,)): b, for an output of shape (N, M);
+    summand: the array whose sum over axis 0 is R (db: dout)."""
+    S: object
+    R: np.ndarray
+    named: dict = field(default_factory=dict)
+    region: np.ndarray = None
+    factor: np.ndarray = None
+    bias: np.ndarray = None
+    summand: np.ndarray = None
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A relation that holds on every leaf: kind (RELATION_KINDS), detail (a short stable
+    text: "1/N", "x<=0:×0", "dtype=float64"), fact (Chinese: what the quantity is, in terms
+    of the correct value) and advice (Chinese: what to look at)."""
+    kind: str
+    detail: str
+    fact: str
+    advice: str = ""
+
+
+def close(actual, expected, rtol):
+    """actual equals expected (same shape) to rtol of expected's dtype scale."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    return actual.shape == expected.shape and largest_difference(actual, expected, rtol) is None
+
+
+def _number(value):
+    """A short decimal for a message: 0.1, 1/3 as 0.333, -1."""
+    return f"{value:.3g}"
+
+
+def _factor(S, R):
+    """The least-squares k of S ≈ k·R (float64), None when R is 0."""
+    S, R = np.asarray(S, np.float64).ravel(), np.asarray(R, np.float64).ravel()
+    norm = float(R @ R)
+    return None if norm == 0 else float(S @ R) / norm
+
+
+def _agree(values, dtype_rtol):
+    """The values (floats) are one constant to dtype_rtol."""
+    first = values[0]
+    return all(abs(v - first) <= dtype_rtol * max(abs(first), 1e-12) for v in values)
+
+
+def _same_arrays(leaves):
+    """Every S a float array of R's shape (its dtype may differ: a backward that returns
+    float64 because it never multiplied by dout is named by what it computes)."""
+    return all(isinstance(leaf.S, np.ndarray) and leaf.S.shape == leaf.R.shape and leaf.S.dtype.kind == "f"
+               for leaf in leaves)
+
+
+def _fit_dtype(leaves, rtol):
+    if not all(isinstance(leaf.S, np.ndarray) and leaf.S.shape == leaf.R.shape for leaf in leaves):
+        return None
+    if all(leaf.S.dtype == leaf.R.dtype for leaf in leaves):
+        return None
+    if not all(leaf.S.dtype.kind == "f" and close(leaf.S.astype(leaf.R.dtype), leaf.R, rtol(leaf.R.dtype))
+               for leaf in leaves):
+        return None
+    dtypes = sorted({leaf.S.dtype.name for leaf in leaves})
+    if len(dtypes) == 1:
+        return Fit("dtype", f"dtype={dtypes[0]}", f"数值正确，但 dtype 总是 {dtypes[0]}",
+                   "输入是什么 dtype，结果就应该是什么 dtype：检查是否混入了 float64 的数组或常数（如 np.ones、np.zeros 默认 float64）。")
+    return Fit("dtype", "dtype", "数值正确，但 dtype 与输入不一致", "输入是什么 dtype，结果就应该是什么 dtype。")
+
+
+def _fit_shape(leaves, rtol):
+    if not all(isinstance(leaf.S, np.ndarray) and leaf.S.size == leaf.R.size and leaf.S.dtype == leaf.R.dtype
+               for leaf in leaves):
+        return None
+    if all(leaf.S.shape == leaf.R.shape for leaf in leaves):
+        return None
+    if not all(close(leaf.S.reshape(leaf.R.shape), leaf.R, rtol(leaf.R.dtype)) for leaf in leaves):
+        return None
+    wrong = next(leaf for leaf in leaves if leaf.S.shape != leaf.R.shape)
+    return Fit("shape", "shape", f"数值正确，但形状是 {wrong.S.shape}，应为 {wrong.R.shape}",
+               "检查 reshape（是否还原成了输入的形状）和求和时的 keepdims。")
+
+
+def _fit_transpose(leaves, rtol):
+    if not all(isinstance(leaf.S, np.ndarray) and leaf.R.ndim == 2 and leaf.S.shape == leaf.R.T.shape
+               and leaf.S.dtype == leaf.R.dtype for leaf in leaves):
+        return None
+    if all(leaf.S.shape == leaf.R.shape for leaf in leaves):
+        return None
+    if not all(close(leaf.S, leaf.R.T, rtol(leaf.R.dtype)) for leaf in leaves):
+        return None
+    wrong = next(leaf for leaf in leaves if leaf.S.shape != leaf.R.shape)
+    return Fit("transpose", "transpose", f"恰好是正确值的转置（形状 {wrong.S.shape}，应为 {wrong.R.shape}）",
+               "检查矩阵乘法中两个因子的顺序和转置。")
+
+
+def _fit_summed(leaves, rtol):
+    """S (an array, or a number: a sum over all) is a sum of the summand over another axis."""
+    if any(leaf.summand is None or not isinstance(leaf.S, (np.ndarray, np.floating, float)) for leaf in leaves):
+        return None
+    if all(np.shape(leaf.S) == leaf.R.shape for leaf in leaves):
+        return None
+    ndim = leaves[0].summand.ndim
+    for axis in [*range(1, ndim), None]:
+        if all(close(np.asarray(leaf.S, np.float64), leaf.summand.astype(np.float64).sum(axis=axis),
+                     rtol(leaf.R.dtype)) for leaf in leaves):
+            if axis is None:
+                return Fit("summed", "all", "恰好是所有元素之和（一个数）",
+                           "只沿批维求和：axis=0，得到与 b 同形状的数组。")
+            return Fit("summed", f"axis={axis}", f"恰好是沿 axis={axis} 求和的结果",
+                       "应沿批维（axis=0）求和，得到与 b 同形状的数组。")
+    return None
+
+
+def _describe_factor(factors, leaves, dtype_rtol, any_constant):
+    """(detail, fact, advice) of S = k_i·R on the leaves, or None: a named number's power
+    (times 1 or -1), -1 or 0; then, with any_constant, one constant, else a constant times a
+    named number's power."""
+    named = [name for name in NAMED if all(name in leaf.named for leaf in leaves)]
+    candidates = []
+    for name in named:
+        for power in POWERS:
+            ratios = [k / float(leaf.named[name]) ** power for k, leaf in zip(factors, leaves)]
+            if _agree(ratios, dtype_rtol):
+                candidates.append((name, power, ratios[0]))
+    for name, power, c in candidates:
+        for sign in (1.0, -1.0):
+            if abs(c - sign) <= dtype_rtol:
+                symbol, meaning = NAMED[name]
+                text = symbol if power == 1 else f"1/{symbol}" if power == -1 else f"{symbol}^{power:g}"
+                detail = ("-" if sign < 0 else "") + (name if power == 1 else f"1/{name}" if power == -1
+                                                      else f"{name}^{power:g}")
+                value = float(leaves[0].named[name])
+                fact = (f"恰好是正确值的 {'-' if sign < 0 else ''}{text} 倍（{symbol} 是{meaning}，"
+                        f"这里 {symbol} = {_number(value)}）")
+                advice = ("符号也反了。" if sign < 0 else "") + ADVICE.get((name, power), "")
+                return detail, fact, advice
+    if _agree(factors, dtype_rtol):
+        k = factors[0]
+        if abs(k + 1) <= dtype_rtol:
+            return "-1", "恰好是正确值的相反数", "检查符号：减号写成了加号，或少了一个负号。"
+        if abs(k) <= dtype_rtol:
+            return "×0", "全部为 0", "这个值没有被计算出来（或被乘以了 0）。"
+    if not any_constant:
+        return None
+    if _agree(factors, dtype_rtol) and abs(factors[0] - 1) > NEAR_ONE:
+        return f"×{factors[0]:.3g}", f"恰好是正确值的 {_number(factors[0])} 倍", "检查公式中的常数系数。"
+    for name, power, c in candidates:
+        symbol, meaning = NAMED[name]
+        if power == -1:
+            return (f"×{_number(c)}/{name}", f"恰好是正确值乘以 {_number(c)}/{symbol}",
+                    f"这里用的是常数 {_number(c)}，而不是 {symbol}（{meaning}）。")
+        return (f"×{_number(c)}·{name}^{power:g}", f"恰好是正确值的 {_number(c)}·{symbol}^{power:g} 倍",
+                f"检查 {symbol}（{meaning}）的用法和公式中的常数。")
+    return None
+
+
+def _fit_scale(leaves, rtol, any_constant=False):
+    """S = k·R with k a named number's power, -1 or 0 (any_constant: any constant, or a
+    constant times a named number's power: tried last, after the relations that say more)."""
+    if not _same_arrays(leaves):
+        return None
+    factors = []
+    for leaf in leaves:
+        k = _factor(leaf.S, leaf.R)
+        if k is None or not close(leaf.S, (k * leaf.R.astype(np.float64)).astype(leaf.R.dtype), rtol(leaf.R.dtype)):
+            return None
+        factors.append(k)
+    dtype_rtol = max(FACTOR_RTOL.get(leaf.R.dtype, 1e-8) for leaf in leaves)
+    if all(abs(k - 1) <= dtype_rtol for k in factors):
+        return None
+    described = _describe_factor(factors, leaves, dtype_rtol, any_constant)
+    return Fit("scale", *described) if described else None
+
+
+def _fit_any_scale(leaves, rtol):
+    return _fit_scale(leaves, rtol, any_constant=True)
+
+
+def _fit_piecewise(leaves, rtol):
+    if not _same_arrays(leaves) or any(leaf.region is None or leaf.region.shape != leaf.R.shape for leaf in leaves):
+        return None
+    sides = {True: [], False: []}
+    for leaf in leaves:
+        expected = np.empty(leaf.R.shape, np.float64)
+        for side in (True, False):
+            where = leaf.region == side
+            k = _factor(leaf.S[where], leaf.R[where]) if np.any(where) else None
+            if k is None:
+                return None
+            sides[side].append(k)
+            expected[where] = k * leaf.R[where].astype(np.float64)
+        if not close(leaf.S, expected.astype(leaf.R.dtype), rtol(leaf.R.dtype)):
+            return None
+    dtype_rtol = max(FACTOR_RTOL.get(leaf.R.dtype, 1e-8) for leaf in leaves)
+    if not (_agree(sides[True], dtype_rtol) and _agree(sides[False], dtype_rtol)):
+        return None
+    up, down = sides[True][0], sides[False][0]
+    if abs(up - down) <= dtype_rtol:
+        return None  # one factor everywhere: a scale
+    one = lambda k: abs(k - 1) <= dtype_rtol  # noqa: E731
+    alpha = leaves[0].named.get("alpha")
+    detail = f"x>0:×{_number(up)},x<=0:×{_number(down)}"
+    if one(up) and abs(down) <= dtype_rtol:
+        return Fit("piecewise", detail, "在 x > 0 处正确，x <= 0 处却是 0（写成了 ReLU）",
+                   f"x <= 0 处应乘以 alpha = {_number(alpha)}，而不是 0。" if alpha else "x <= 0 处不应为 0。")
+    if one(up) and alpha:
+        slope = down * alpha
+        return Fit("piecewise", detail, f"在 x > 0 处正确，x <= 0 处的斜率是 {_number(slope)}，而 alpha = {_number(alpha)}",
+                   "检查 x <= 0 一侧乘的系数：应是 self.alpha。")
+    if alpha and abs(up - alpha) <= dtype_rtol * 10 and abs(down * alpha - 1) <= dtype_rtol * 10:
+        return Fit("piecewise", detail, "把 alpha 乘在了 x > 0 的一侧，x <= 0 的一侧反而没有乘",
+                   "检查掩码的方向：x <= 0 的位置乘 alpha。")
+    if one(down):
+        return Fit("piecewise", detail, f"在 x <= 0 处正确，x > 0 处却是正确值的 {_number(up)} 倍",
+                   "x > 0 处应原样通过（斜率 1）。")
+    return Fit("piecewise", detail, f"在 x > 0 处是正确值的 {_number(up)} 倍，x <= 0 处是 {_number(down)} 倍",
+               "检查两侧各乘的系数和掩码的方向。")
+
+
+def _fit_without(leaves, rtol):
+    if not _same_arrays(leaves) or any(leaf.factor is None or leaf.factor.shape != leaf.R.shape for leaf in leaves):
+        return None
+    if not all(close((leaf.S.astype(np.float64) * leaf.factor).astype(leaf.R.dtype), leaf.R, rtol(leaf.R.dtype))
+               for leaf in leaves):
+        return None
+    return Fit("without", "without dout", "恰好是正确值除以 dout（没有乘上游传来的梯度 dout）",
+               "backward 的结果应是局部导数乘以 dout（链式法则）。")
+
+
+def _fit_shift(leaves, rtol):
+    if not _same_arrays(leaves):
+        return None
+    dtype_rtol = max(FACTOR_RTOL.get(leaf.R.dtype, 1e-8) for leaf in leaves) * 10
+    if all(leaf.bias is not None and leaf.R.ndim == 2 and leaf.bias.shape == leaf.R.shape[1:] for leaf in leaves):
+        ks = []
+        for leaf in leaves:
+            d = leaf.S.astype(np.float64) - leaf.R
+            k = _factor(d.mean(axis=0), leaf.bias)
+            if k is None or not close(leaf.S, (leaf.R + k * leaf.bias.astype(np.float64)).astype(leaf.R.dtype),
+                                      rtol(leaf.R.dtype)):
+                break
+            ks.append(k)
+        else:
+            if _agree(ks, dtype_rtol) and abs(ks[0]) > dtype_rtol:
+                k = ks[0]
+                if abs(k + 1) <= dtype_rtol:
+                    return Fit("shift", "-b", "每一行都恰好少加了偏置 b", "输出应为 x·W + b：加上 self.b。")
+                if abs(k - 1) <= dtype_rtol:
+                    return Fit("shift", "+b", "每一行都恰好多了一个偏置 b（b 加了两次）", "输出应为 x·W + b，b 只加一次。")
+                return Fit("shift", f"{_number(k)}·b", f"每一行都恰好差了 {_number(k)}·b", "检查偏置 b 的系数和符号。")
+    shifts = []
+    for leaf in leaves:
+        c = float(np.mean(leaf.S.astype(np.float64) - leaf.R))
+        if not close(leaf.S, (leaf.R + c).astype(leaf.R.dtype), rtol(leaf.R.dtype)):
+            return None
+        shifts.append(c)
+    if not _agree(shifts, dtype_rtol) or abs(shifts[0]) <= dtype_rtol:
+        return None
+    c = shifts[0]
+    return Fit("shift", f"{c:+.3g}", f"每个元素都恰好{'多' if c > 0 else '少'}了 {_number(abs(c))}",
+               "检查是否多加（或少加）了一个常数，例如用 np.ones 代替了 np.zeros。")
+
+
+# In this order: on the checks' random cases at most one holds; on a visible test's single
+# case of simple numbers the one that says most comes first.
+_FITS = (_fit_dtype, _fit_shape, _fit_transpose, _fit_summed, _fit_scale, _fit_piecewise, _fit_without, _fit_shift,
+         _fit_any_scale)
+
+
+def fit(leaves, rtol):
+    """The first relation (a Fit) that holds on every leaf, or None. rtol(dtype) -> the
+    relative tolerance of the comparison for arrays of that dtype."""
+    if not leaves:
+        return None
+    for fitter in _FITS:
+        found = fitter(leaves, rtol)
+        if found is not None:
+            return found
+    return None
+# ---- 关系拟合代码到此为止 ----
+
+
 # ---------------------------------------------------------------------------------------
 # 辅助函数
 # ---------------------------------------------------------------------------------------
 
 class _Failure(AssertionError):
     """本文件的检查发现的问题（你的代码自己抛出的异常不是这一类）。"""
+
+
+class TestFailed(AssertionError):
+    """一个可见测试没有通过。在 Jupyter 中只显示你调用测试的那一行和说明（IPython 用
+    _render_traceback_ 显示异常），不显示本文件内部的调用栈。"""
+
+    def __init__(self, message, call=""):
+        super().__init__(message)
+        self.call = call
+
+    def _render_traceback_(self):
+        lines = ["\x1b[0;31m测试没有通过\x1b[0m"]
+        if self.call:
+            lines.append("你的调用：" + self.call)
+        return lines + ["AssertionError: " + str(self)]
+
+
+TestFailed.__name__ = "AssertionError"  # Jupyter 和 Validate 显示的错误类型名，与普通的断言失败相同
 
 
 def _messages_first(test):
@@ -605,8 +975,10 @@ def _messages_first(test):
         try:
             return test(*args, **kwargs)
         except _Failure as failure:
+            caller = sys._getframe(1)
+            call = linecache.getline(caller.f_code.co_filename, caller.f_lineno).strip()
             # 测试没有通过：原因见下面 AssertionError 后面的说明。
-            raise AssertionError(str(failure)) from None
+            raise TestFailed(str(failure), call) from None
     return run
 
 
@@ -631,12 +1003,11 @@ def _check_array(what, got, expected, dtype=np.float64, hint=None, shape_hint=No
     if got.shape != expected.shape:
         raise _Failure(_with_hint(
             "{} 的形状不对：期望 {}，得到 {}".format(what, expected.shape, got.shape), shape_hint or hint))
-    if got.dtype != expected.dtype:
-        raise _Failure(
-            "{} 的 dtype 不对：期望 {}，得到 {}（输入是 {} 时结果也应是 {}，不要在计算中换成别的 dtype）"
-            .format(what, expected.dtype, got.dtype, expected.dtype, expected.dtype))
     rtol, atol = TOLERANCE[expected.dtype]
-    wrong = ~np.isclose(got, expected, rtol=rtol, atol=atol)
+    try:
+        wrong = ~np.isclose(got.astype(np.float64), expected, rtol=rtol, atol=atol)
+    except (TypeError, ValueError):
+        wrong = np.ones(expected.shape, dtype=bool)
     if wrong.any():
         index = tuple(int(i) for i in np.argwhere(wrong)[0])
         message = "{}{} 的数值不对：期望 {}，得到 {}".format(
@@ -647,6 +1018,26 @@ def _check_array(what, got, expected, dtype=np.float64, hint=None, shape_hint=No
             message += "\n期望的 {}：\n{}\n你的 {}：\n{}".format(
                 what, _array_text(expected), what, _array_text(got))
         raise _Failure(_with_hint(message, hint))
+    if got.dtype != expected.dtype:
+        raise _Failure(
+            "{} 的数值正确，但 dtype 不对：期望 {}，得到 {}（输入是 {} 时结果也应是 {}，不要在计算中换成别的 dtype）"
+            .format(what, expected.dtype, got.dtype, expected.dtype, expected.dtype))
+
+
+def _relation_hint(got, expected, dtype, hint=None, **context):
+    """got 的数值与 expected 不同时：两者之间恰好成立的一种简单关系（乘了一个数、斜率不同、转置、
+    少加了偏置……，由本测试自己的输入算出）放在提示的最前面；没有这样的关系时就是 hint。
+    context：Leaf 的 named、region、factor、bias。"""
+    expected = np.asarray(expected, dtype=dtype)
+    if not isinstance(got, np.ndarray) or got.dtype.kind != "f":
+        return hint
+    if got.shape == expected.shape and np.allclose(got, expected, *TOLERANCE[expected.dtype]):
+        return hint
+    found = fit([Leaf(got, expected, **context)], lambda d: TOLERANCE[np.dtype(d)][0])
+    if found is None:
+        return hint
+    text = "与正确结果对照：它{}：{}".format(found.fact, found.advice)
+    return text + ("\n" + hint if hint else "")
 
 
 def _check_scalar(what, got, expected, hint=None):
@@ -708,7 +1099,9 @@ def test_initialize_parameters(initialize_parameters):
     expected = {"W1": INIT_SMALL_W1, "W2": INIT_SMALL_W2, "W3": INIT_SMALL_W3}
     for key in ("W1", "W2", "W3"):
         what = "initialize_parameters{}['{}']".format(INIT_SMALL_ARGS, key)
-        _check_array(what, params[key], expected[key], np.float64, hint=_INIT_VALUE_HINT)
+        _check_array(what, params[key], expected[key], np.float64,
+                     hint=_relation_hint(params[key], expected[key], np.float64, _INIT_VALUE_HINT,
+                                         named={"weight_init_std": std}))
 
     params = initialize_parameters(*INIT_FULL_ARGS)
     _check_param_dict(params, INIT_FULL_SHAPES, np.float32,
@@ -728,44 +1121,24 @@ def test_initialize_parameters(initialize_parameters):
 # LeakyRelu
 # ---------------------------------------------------------------------------------------
 
-def _leaky_relu_hint(got, expected, positive):
-    """根据出错的位置猜测错在哪里（positive：x > 0 的位置）。"""
-    try:
-        got = np.asarray(got, dtype=np.float64)
-        expected = np.asarray(expected, dtype=np.float64)
-    except (TypeError, ValueError):
-        got = expected = None
-    negative = ~positive
-    hints = []
-    if got is not None and got.shape == expected.shape:
-        if (np.allclose(got[positive], expected[positive] * 0.1)
-                and not np.allclose(expected[positive], 0)):
-            hints.append("x > 0 的位置不应乘以 alpha：正半轴的斜率是 1。")
-        if np.allclose(got[negative], 0) and not np.allclose(expected[negative], 0):
-            hints.append("x <= 0 的位置得到了 0：LeakyReLU 负半轴的斜率是 alpha = 0.1，不是 0（那是 ReLU）。")
-        elif (np.allclose(got[negative], expected[negative] * 10)
-                and not np.allclose(expected[negative], 0)):
-            hints.append("x <= 0 的位置没有乘以 alpha = 0.1。")
-    if hints:
-        return "".join(hints)
-    return ("forward：x > 0 时输出 x，x <= 0 时输出 alpha*x；backward：dout 乘以同一位置的斜率"
-            "（x > 0 处为 1，x <= 0 处为 alpha），x 取 forward 时的输入。")
+_LEAKY_RELU_HINT = ("forward：x > 0 时输出 x，x <= 0 时输出 alpha*x；backward：dout 乘以同一位置的斜率"
+                    "（x > 0 处为 1，x <= 0 处为 alpha），x 取 forward 时的输入。")
 
 
 def _run_leaky_relu(LeakyRelu, x_list, dout_list, out_expected, dx_expected, dtype, label):
     x = np.array(x_list, dtype=dtype)
     dout = np.array(dout_list, dtype=dtype)
     x_before, dout_before = x.copy(), dout.copy()
-    positive = x > 0
+    context = {"region": x > 0, "named": {"alpha": 0.1}}
     layer = LeakyRelu()
     out = layer.forward(x)
     _check_unchanged("输入 x", x, x_before)
     _check_array("forward(x) 的输出{}".format(label), out, out_expected, dtype,
-                 hint=_leaky_relu_hint(out, out_expected, positive))
+                 hint=_relation_hint(out, out_expected, dtype, _LEAKY_RELU_HINT, **context))
     dx = layer.backward(dout)
     _check_unchanged("dout", dout, dout_before)
     _check_array("backward(dout) 的输出 dx{}".format(label), dx, dx_expected, dtype,
-                 hint=_leaky_relu_hint(dx, dx_expected, positive))
+                 hint=_relation_hint(dx, dx_expected, dtype, _LEAKY_RELU_HINT, factor=dout, **context))
 
 
 @_messages_first
@@ -797,18 +1170,19 @@ def _run_affine(Affine, W_list, b_list, x_list, dout_list, expected, dtype, labe
     layer = Affine(W, b)
     out = layer.forward(x)
     _check_unchanged("输入 x", x, x_before)
-    hint = _AFFINE_OUT_HINT
-    if (isinstance(out, np.ndarray) and out.shape == np.shape(out_expected)
-            and np.allclose(out, np.asarray(out_expected) - np.asarray(b_list), rtol=1e-5, atol=1e-6)):
-        hint = "forward 的结果少加了偏置 b。" + _AFFINE_OUT_HINT
-    _check_array("forward(x) 的输出{}".format(label), out, out_expected, dtype, hint=hint)
+    named = {"N": len(x)}
+    _check_array("forward(x) 的输出{}".format(label), out, out_expected, dtype,
+                 hint=_relation_hint(out, out_expected, dtype, _AFFINE_OUT_HINT, named=named, bias=b))
     dx = layer.backward(dout)
     _check_unchanged("dout", dout, dout_before)
     _check_unchanged("W", W, W_before)
     _check_unchanged("b", b, b_before)
-    _check_array("backward(dout) 返回的 dx{}".format(label), dx, dx_expected, dtype)
-    _check_array("self.dW{}".format(label), layer.dW, dW_expected, dtype, hint=_AFFINE_DW_HINT)
-    _check_array("self.db{}".format(label), layer.db, db_expected, dtype, hint=_AFFINE_DB_HINT)
+    _check_array("backward(dout) 返回的 dx{}".format(label), dx, dx_expected, dtype,
+                 hint=_relation_hint(dx, dx_expected, dtype, named=named))
+    _check_array("self.dW{}".format(label), layer.dW, dW_expected, dtype,
+                 hint=_relation_hint(layer.dW, dW_expected, dtype, _AFFINE_DW_HINT, named=named))
+    _check_array("self.db{}".format(label), layer.db, db_expected, dtype,
+                 hint=_relation_hint(layer.db, db_expected, dtype, _AFFINE_DB_HINT, named=named, summand=dout))
     return out
 
 
