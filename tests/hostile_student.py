@@ -44,7 +44,7 @@ for spec in sys.argv[3:]:
     if kind == "link":
         os.symlink(os.path.join(course, "source", "mlp_optimizers", "mlp_optimizers.ipynb"),
                    os.path.join(folder, "mlp_optimizers.ipynb"))
-        os.symlink(os.path.join(course, "autograder", "checks.py"), os.path.join(folder, "checks.py"))
+        os.symlink(os.path.join(course, "autograder", "checks", "__init__.py"), os.path.join(folder, "checks.py"))
     else:
         with open(os.path.join(folder, "mlp_optimizers.ipynb"), "w") as f:
             f.write(notebook)
