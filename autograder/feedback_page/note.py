@@ -55,12 +55,13 @@ th, td { border: 1px solid #ccc; padding: 2px 6px; }
 th { white-space: nowrap; }
 td.points, td.score { text-align: right; }
 td.message { white-space: pre-wrap; }
-.weak { color: #b00; font-weight: bold; }
+.weak, .late b { color: #b00; font-weight: bold; }
 """
 
 
 def feedback_note(result, hand_points=0):
-    """HTML (Chinese) with the score of each test cell, its message, and the reasons;
+    """HTML (Chinese) with the score of each test cell, its message, the deadline (result.lateness:
+    submission time, due date, how late, the penalty and the score after it) and the reasons;
     hand_points: points of the written answers, which the teacher grades by hand."""
     esc = html.escape
     parts = [NOTE_BEGIN, f"<div class='{HOST_CLASS}'><template shadowrootmode='open'>",
@@ -70,7 +71,12 @@ def feedback_note(result, hand_points=0):
     if not result.graded:
         parts.append("<p>这份作业还没有评分，请联系老师。</p>")
     else:
-        parts.append(f"<p><b>总分：{result.total:g} / {MAX_POINTS}</b>。你的代码在隔离的沙箱中运行，"
+        lateness = result.lateness
+        if lateness is not None and lateness.percent:
+            parts.append(f"<p class='late'><b>迟交扣分后得分：{result.final:g} / {MAX_POINTS}</b>"
+                         f"（扣分前 {result.total:g}，扣除 {lateness.penalty(result.total):g} 分）。</p>")
+        parts.append(f"<p><b>总分：{result.total:g} / {MAX_POINTS}</b>"
+                     f"{'（扣除迟交罚分之前）' if lateness is not None and lateness.percent else ''}。你的代码在隔离的沙箱中运行，"
                      "隐藏测试在评分程序中检查它的行为；下面的笔记本里，每个测试单元格的输出给出同样的结果。</p>")
         parts.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in ("测试单元", "满分", "得分", "说明")) + "</tr>")
         for grade_id, points in TEST_CELLS.items():
@@ -78,6 +84,8 @@ def feedback_note(result, hand_points=0):
                          f"<td class='score'>{result.scores.get(grade_id, 0.0):g}</td>"
                          f"<td class='message'>{esc(result.messages.get(grade_id, '')) or '通过'}</td></tr>")
         parts.append("</table>")
+    if result.lateness is not None:
+        parts.append(f"<p class='late'>{esc(result.lateness.text_zh())}</p>")
     if hand_points:
         parts.append(f"<p>书面回答共 {hand_points:g} 分，由老师另行评分，不在上面的 {MAX_POINTS} 分之内。</p>")
     reasons = result.reasons()
