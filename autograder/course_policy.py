@@ -4,6 +4,7 @@
     policy.lateness(student, submission) -> Lateness
     policy.percent(seconds_late) -> percent of the score taken away
     apply(course_dir, submissions, results) -> results with their Lateness   (grade.finish)
+    record_due_date(course_dir)                  the due date alone into the gradebook (the hub)
 
 The file (times without an offset are in `time_zone`; an offset such as +08:00 is kept):
 
@@ -111,39 +112,43 @@ class Lateness:
     def local(self, moment):
         return moment.astimezone(ZoneInfo(self.time_zone)).strftime("%Y-%m-%d %H:%M")
 
-    def text(self):
-        """English, for the report: 'on time', 'late 1 d 2 h: -20%', 'time unknown'."""
-        due = f"due {self.local(self.due)}{' (extension)' if self.extended else ''}"
+    def text(self, language="en"):
+        """What the lateness is, in English (the report) or Chinese ('zh', the student's note):
+        on time, late by how long with the penalty, or the time unknown; the due date."""
+        words = WORDING[language]
+        source = SOURCES[self.source][words["source"]] if self.known else ""
+        due = words["due"].format(when=self.local(self.due), zone=self.time_zone,
+                                  extended=words["extended"] if self.extended else "")
         if not self.known:
-            return f"submission time unknown (counted as on time); {due}"
-        when = f"submitted {self.local(self.submitted)} ({SOURCES[self.source][0]}); {due}"
+            return words["unknown"].format(due=due)
+        when = words["when"].format(when=self.local(self.submitted), source=source, due=due)
         if not self.late:
-            return f"on time: {when}"
-        cut = "past the cut-off: score 0" if self.past_cutoff else f"-{self.percent:g}%"
-        return f"late by {duration_en(self.late)}, {cut}: {when}"
-
-    def text_zh(self):
-        """Chinese, for the student's feedback note."""
-        due = f"截止时间：{self.local(self.due)}（{self.time_zone}{'，已延期' if self.extended else ''}）"
-        if not self.known:
-            return f"这份提交没有可靠的提交时间，按按时提交计算；{due}"
-        when = f"提交时间：{self.local(self.submitted)}（{SOURCES[self.source][1]}）；{due}"
-        if not self.late:
-            return f"按时提交。{when}"
-        cut = "超过最晚提交时间，记 0 分" if self.past_cutoff else f"按迟交规则扣除得分的 {self.percent:g}%"
-        return f"迟交 {duration_zh(self.late)}，{cut}。{when}"
+            return words["on_time"].format(when=when)
+        cut = words["cutoff"] if self.past_cutoff else words["percent"].format(percent=self.percent)
+        return words["late"].format(duration=duration(self.late, language), cut=cut, when=when)
 
 
-def duration_en(delta):
+# the texts of Lateness.text, per language; source: the index of the SOURCES text
+WORDING = {
+    "en": {"source": 0, "due": "due {when}{extended}", "extended": " (extension)",
+           "unknown": "submission time unknown (counted as on time); {due}",
+           "when": "submitted {when} ({source}); {due}", "on_time": "on time: {when}",
+           "cutoff": "past the cut-off, score 0", "percent": "-{percent:g}%", "late": "late by {duration}, {cut}: {when}",
+           "units": ("d", "h", "min")},
+    "zh": {"source": 1, "due": "截止时间：{when}（{zone}{extended}）", "extended": "，已延期",
+           "unknown": "这份提交没有可靠的提交时间，按按时提交计算；{due}",
+           "when": "提交时间：{when}（{source}）；{due}", "on_time": "按时提交。{when}",
+           "cutoff": "超过最晚提交时间，记 0 分", "percent": "按迟交规则扣除得分的 {percent:g}%",
+           "late": "迟交 {duration}，{cut}。{when}", "units": ("天", "小时", "分钟")},
+}
+
+
+def duration(delta, language="en"):
+    """'1 d 2 h 5 min' ('1 天 2 小时 5 分钟'): delta rounded up to whole minutes."""
     minutes = math.ceil(delta.total_seconds() / 60)
     days, rest = divmod(minutes, 24 * 60)
-    return " ".join(f"{n} {u}" for n, u in ((days, "d"), (rest // 60, "h"), (rest % 60, "min")) if n) or "0 min"
-
-
-def duration_zh(delta):
-    minutes = math.ceil(delta.total_seconds() / 60)
-    days, rest = divmod(minutes, 24 * 60)
-    return " ".join(f"{n} {u}" for n, u in ((days, "天"), (rest // 60, "小时"), (rest % 60, "分钟")) if n) or "0 分钟"
+    units = WORDING[language]["units"]
+    return " ".join(f"{n} {u}" for n, u in zip((days, rest // 60, rest % 60), units) if n) or f"0 {units[2]}"
 
 
 @dataclass(frozen=True)
@@ -321,6 +326,13 @@ class CoursePolicyPenalty(LateSubmissionPlugin):
         return None if policy is None else round(score * policy.percent(total_seconds_late) / 100, 6)
 
 
+def record_due_date(course_dir):
+    """The due date of course_dir's policy (none without one) in its gradebook, before any
+    grading (the course hub's setup): nbgrader marks a submission collected after it late."""
+    from autograder.nbgrader_adapter import Course
+    return Course(course_dir).record_lateness(load(course_dir), {})
+
+
 # --------------------------------------------------------------------------------------
 # After grading
 # --------------------------------------------------------------------------------------
@@ -364,5 +376,5 @@ def apply(course_dir, submissions, results):
     return updated
 
 
-__all__ = ["POLICY_FILE", "PolicyError", "CoursePolicy", "Penalty", "Lateness", "load", "parse", "apply",
+__all__ = ["POLICY_FILE", "PolicyError", "CoursePolicy", "Penalty", "Lateness", "load", "parse", "apply", "record_due_date",
            "CoursePolicyPenalty", "ASSIGNMENT"]

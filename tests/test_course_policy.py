@@ -2,7 +2,8 @@
 course_policy.toml, an nbgrader submitted/ tree with the timestamp.txt nbgrader's collect
 writes, LMS downloads, `grade` with real sandboxes, nbgrader's gradebook and `nbgrader export`.
 
-The deadline is 2026-12-01 23:59 in Asia/Shanghai (15:59 UTC); the exchange's times are UTC,
+The policy is the demo's (due 2026-12-01 23:59 in Asia/Shanghai, 15:59 UTC; 10 % per started
+day, at most 50 %; 0 after 2026-12-08 23:59) with one extension. The exchange's times are UTC,
 so a submission at 15:58 UTC is on time and one at 16:01 UTC (00:01 the next day in Shanghai)
 is late, although both are on 1 December in UTC.
 """
@@ -19,20 +20,11 @@ from test_gradebook_integrity import OPTIONS, exported, feedback, read_grades, r
 
 from autograder.course import ASSIGNMENT  # noqa: E402
 from autograder.course_policy import POLICY_FILE, PolicyError, load  # noqa: E402
+from autograder.demo import DEMO_POLICY  # noqa: E402
 from autograder.intake import collect  # noqa: E402
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-POLICY = """
-[deadline]
-due = 2026-12-01T23:59:00
-time_zone = "Asia/Shanghai"
-
-[late_penalty]
-per = "day"
-percent = 10
-max_percent = 50
-cutoff = 2026-12-08T23:59:00
-
+POLICY = DEMO_POLICY + """
 [extensions]
 "erin" = 2026-12-04T23:59:00
 """

@@ -85,7 +85,7 @@ def feedback_note(result, hand_points=0):
                          f"<td class='message'>{esc(result.messages.get(grade_id, '')) or '通过'}</td></tr>")
         parts.append("</table>")
     if result.lateness is not None:
-        parts.append(f"<p class='late'>{esc(result.lateness.text_zh())}</p>")
+        parts.append(f"<p class='late'>{esc(result.lateness.text('zh'))}</p>")
     if hand_points:
         parts.append(f"<p>书面回答共 {hand_points:g} 分，由老师另行评分，不在上面的 {MAX_POINTS} 分之内。</p>")
     reasons = result.reasons()
