@@ -8,6 +8,7 @@ so a submission at 15:58 UTC is on time and one at 16:01 UTC (00:01 the next day
 is late, although both are on 1 December in UTC.
 """
 import csv
+import os
 import subprocess
 import sys
 import zipfile
@@ -211,3 +212,24 @@ def test_penalties_through_grade_gradebook_and_export(tmp_path):
     assert {s: float(r["final"]) for s, r in read_grades(course).items()} == {s: 100 for s in SUBMITTED}
     assert {s: score for s, (_, _, score) in nbgrader_export(course).items()} == {s: 100 for s in SUBMITTED}
     assert "截止时间" not in feedback(course, "dave")
+
+
+def test_the_hub_records_the_due_date_before_any_grading(tmp_path, monkeypatch):
+    """course_hub.py setup calls record_due_date: nbgrader's gradebook gets the due date (UTC)
+    before anything is collected, and loses it with the policy."""
+    from nbgrader.api import Gradebook
+    from autograder.course_policy import record_due_date
+    from autograder.nbgrader_adapter import Course
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")   # nbgrader runs alembic
+    with Gradebook(Course(tmp_path).db_url) as gradebook:
+        gradebook.update_or_create_assignment(ASSIGNMENT)
+    write_policy(tmp_path, POLICY)
+    assert record_due_date(tmp_path)
+    with Gradebook(Course(tmp_path).db_url) as gradebook:
+        assert str(gradebook.find_assignment(ASSIGNMENT).duedate) == "2026-12-01 15:59:00"
+    assert not record_due_date(tmp_path)             # nothing changes the second time
+    (tmp_path / POLICY_FILE).unlink()
+    assert record_due_date(tmp_path)
+    with Gradebook(Course(tmp_path).db_url) as gradebook:
+        assert gradebook.find_assignment(ASSIGNMENT).duedate is None
