@@ -282,6 +282,8 @@ class Course:
         config.CourseDirectory.db_url = self.db_url
         config.NbGraderAPI.log_level = "WARN"
         config.OverwriteCells.add_missing_cells = False  # SandboxExecute restores them (see there)
+        # nbgrader's own late penalty at autograde time follows the course policy (grade applies it again after)
+        config.AssignLatePenalties.plugin_class = "autograder.course_policy.CoursePolicyPenalty"
         feedback_cells.configure(config)  # the feedback page renders the student's cells cut to size
         coursedir = CourseDirectory(config=config)
         return NbGraderAPI(coursedir=coursedir, config=config)

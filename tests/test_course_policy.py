@@ -233,3 +233,17 @@ def test_the_hub_records_the_due_date_before_any_grading(tmp_path, monkeypatch):
     assert record_due_date(tmp_path)
     with Gradebook(Course(tmp_path).db_url) as gradebook:
         assert gradebook.find_assignment(ASSIGNMENT).duedate is None
+
+
+def test_nbgrader_late_penalty_plugin_follows_the_policy(tmp_path):
+    """CoursePolicyPenalty, as nbgrader's AssignLatePenalties calls it (score, seconds late
+    after the due date with the extension): the same rule."""
+    from traitlets.config import Config
+    from autograder.course_policy import CoursePolicyPenalty
+
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path)
+    plugin = CoursePolicyPenalty(config=config)
+    assert plugin.late_submission_penalty("bob", 80.0, 3600) is None          # no policy yet
+    write_policy(tmp_path, POLICY)
+    assert [plugin.late_submission_penalty("bob", 80.0, s) for s in (0, 60, 86401, 8 * 86400)] == [0, 8, 16, 80]
