@@ -341,9 +341,10 @@ def apply(course_dir, submissions, results):
     """results ({student: SubmissionResult}) with the Lateness of each submission under the
     course's policy (None without a policy): the gradebook gets the due date, each
     submission's time, extension and penalty (nbgrader's fields), grades_nbgrader.csv is
-    exported again when that changed anything, and the feedback notes are brought up to date.
+    exported again when that changed anything, and the feedback notes that say something else
+    about lateness are written again (the others are left as they are).
     submissions: {student: intake.Submission}; students without one keep their rows as they are."""
-    from autograder.feedback_page.note import add_feedback_note
+    from autograder.feedback_page.note import refresh_feedback_note
     from autograder.nbgrader_adapter import Course, hand_graded
     from autograder.student_ids import REGISTRY, StudentIds
 
@@ -372,7 +373,7 @@ def apply(course_dir, submissions, results):
         updated[student] = result
         page = course_dir / result.feedback if result.feedback else None
         if student in submissions and page is not None and page.exists():
-            add_feedback_note(page, result, hand_points)
+            refresh_feedback_note(page, result, hand_points)
     return updated
 
 

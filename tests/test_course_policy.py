@@ -205,6 +205,10 @@ def test_penalties_through_grade_gradebook_and_export(tmp_path):
     assert {s: score for s, (_, _, score) in nbgrader_export(course).items()} == expected
     assert exported(course) == expected
     assert "按时提交" in feedback(course, "bob") and "已延期" in feedback(course, "bob")
+    # the same policy again: no feedback page is written again (nothing about it changed)
+    pages = {path: path.stat().st_mtime_ns for path in (course / "feedback").rglob("*.html")}
+    run_grade(tree, course, *OPTIONS)
+    assert len(pages) == len(SUBMITTED) and all(path.stat().st_mtime_ns == when for path, when in pages.items())
 
     # the policy removed: today's behaviour, no deadline anywhere
     (course / POLICY_FILE).unlink()

@@ -3,6 +3,8 @@ test cell, its message and the reasons, in Chinese.
 
     feedback_note(result, hand_points) -> HTML
     add_feedback_note(html_path, result, hand_points)   puts it first in the page's body
+    refresh_feedback_note(html_path, result, hand_points)
+                                 the same, only when the page's lateness lines differ
     take(soup) -> [nodes]        the note of a parsed page, taken out of it (offline.py
                                  cleans the rest of the page, which is the student's)
     put_back(soup, nodes)        the note first in the body again
@@ -23,6 +25,7 @@ Every text of the result in the note (messages hold the student's exception text
 escaped; the messages are clipped by the verifier (verify.MAX_MESSAGE).
 """
 import html
+import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup, Comment, NavigableString
@@ -31,7 +34,8 @@ from bs4.element import Tag
 from autograder.parts import TEST_CELLS
 from autograder.result import MAX_POINTS, is_weak
 
-__all__ = ["NOTE_BEGIN", "NOTE_END", "WEAK_WARNING_ZH", "feedback_note", "add_feedback_note", "take", "put_back"]
+__all__ = ["NOTE_BEGIN", "NOTE_END", "WEAK_WARNING_ZH", "feedback_note", "add_feedback_note", "refresh_feedback_note",
+           "take", "put_back"]
 
 NOTE_BEGIN, NOTE_END = "<!-- grade:verified -->", "<!-- /grade:verified -->"
 HOST_CLASS = "grade-verified-host"
@@ -122,6 +126,25 @@ def add_feedback_note(html_path, result, hand_points=0):
         text = (f"<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>"
                 f"<title>{html.escape(result.student)} 的评分</title></head><body>\n{note}\n</body></html>")
     html_path.write_text(text, encoding="utf-8")
+
+
+def _late_lines(text):
+    """The texts of the lateness paragraphs (class late) of the note in a page's text."""
+    start, end = text.find(NOTE_BEGIN), text.find(NOTE_END)
+    note = text[start:end] if 0 <= start < end else ""
+    return [html.unescape(re.sub(r"<[^>]+>", "", line)) for line in re.findall(r"<p class=['\"]late['\"]>(.*?)</p>", note, re.S)]
+
+
+def refresh_feedback_note(html_path, result, hand_points=0):
+    """add_feedback_note when the page's note says something else about lateness than
+    result.lateness (a course policy changed, or the page was written without it); a page
+    whose note already agrees is left as it is. Returns whether the page was written."""
+    html_path = Path(html_path)
+    text = html_path.read_text(encoding="utf-8", errors="replace") if html_path.exists() else ""
+    if text and _late_lines(text) == _late_lines(feedback_note(result, hand_points)):
+        return False
+    add_feedback_note(html_path, result, hand_points)
+    return True
 
 
 def _is_marker(node, marker):
