@@ -40,6 +40,8 @@ from pathlib import Path
 
 from autograder.batch import STATE_DIR, MANIFEST, Manifest, grade_batch, record_ungraded
 from autograder.course import ASSIGNMENT
+from autograder import course_policy
+from autograder.course_policy import PolicyError
 from autograder.intake import IntakeError, collect
 from autograder.nbgrader_adapter import Course, NbgraderError, hand_graded, tree_digest
 from autograder.parts import TEST_CELLS
@@ -137,6 +139,7 @@ def run(args):
     if not input_path.exists():
         raise GradeError(f"{input_path}: no such file or folder")
     check_paths(input_path, course_dir)
+    course_policy.load(course_dir)  # a bad course_policy.toml stops the run before any grading
     if course_dir.exists() and not course_dir.is_dir():
         raise GradeError(f"--course {course_dir} is not a folder")
     sandbox = check_sandbox(args.allow_weak_sandbox)
@@ -214,6 +217,7 @@ def finish(course_dir, submissions, manifest, start, graded):
     for student in sorted(submissions):
         results[student] = manifest.result(student) if student in manifest.students else \
             SubmissionResult(student, notes=["没有评分结果"])
+    results = course_policy.apply(course_dir, submissions, results)  # deadline, penalties (course_policy.toml)
     report.write_grades_csv(results, course_dir / "grades.csv")
     report.write_report(results, course_dir / "report.html", course_dir / "report.png", course=course_dir,
                         hand_graded=hand_graded(course_dir))
@@ -286,7 +290,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return run(args)
-    except (GradeError, IntakeError, NbgraderError, RegistryError) as e:
+    except (GradeError, IntakeError, NbgraderError, RegistryError, PolicyError) as e:
         print(f"grade: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

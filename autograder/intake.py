@@ -55,6 +55,16 @@ Which notebook: every notebook (.ipynb, any case) in a student's submission is a
   that can be read (a candidate that fails to extract is passed over, with its reason).
   The choice is reported in Submission.notes and the others in skipped.
 
+When: Submission.timestamp is the time of submission as the outside recorded it, never from
+  the student's own files (notebook metadata, file or zip-entry dates inside a submission,
+  which the student controls): in an nbgrader submitted/ tree the timestamp.txt nbgrader's
+  collect writes next to the notebook (the exchange's time); in an LMS download the time in
+  the top-level entry's name (`_attempt_<time>_`, --regexp's timestamp group), written by
+  the LMS. Canvas's and Moodle's "download all submissions" give no time in their names (Canvas
+  marks a late one with LATE, by its own due date) and the dates of a zip's entries carry no
+  time zone and are not documented as the submission time, so their submissions have none
+  ('': autograder/course_policy.py treats them as on time and says the time is unknown).
+
 No student stops the batch: every problem inside one submission skips that file, or, when
   nothing gradable is left, gives a Submission with path=None, sha256="" and problem = the
   reason (so the student still gets a row). IntakeError is raised only for the input as a
@@ -158,6 +168,8 @@ class Submission:
     sha256: str
     notes: list = field(default_factory=list)
     problem: str = ""          # why nothing is gradable (then path is None and sha256 "")
+    timestamp: str = ""        # when it was submitted, as the outside recorded it ('' unknown)
+    timestamp_source: str = "" # 'exchange' (nbgrader's timestamp.txt) or 'lms' (the top-level name)
 
 
 @dataclass
@@ -197,6 +209,7 @@ class Group:
     shown: str
     path: str                  # relative to the input, for --regexp
     timestamp: str = ""
+    timestamp_source: str = "" # 'exchange' or 'lms' (see Submission)
 
 
 @dataclass
@@ -565,9 +578,11 @@ class _Run:
         for (name, kind), items in sorted(tops.items()):
             path = _path_of(items, name)
             top_shown = items[0].where + shown(path)
+            exchange_time = ""
             if kind == "folder":
                 items = [e.below() for e in items]
                 if course:
+                    exchange_time = exchange_timestamp(items)
                     items = [e for e in items if e.parts == (ASSIGNMENT, NOTEBOOK)]
                     if not items:
                         self.skipped.append((top_shown, f"no {ASSIGNMENT}/{NOTEBOOK} (another assignment)"))
@@ -579,8 +594,24 @@ class _Run:
                 self.skipped.append((top_shown, timestamp))
                 continue
             key = unicodedata.normalize("NFC", raw)
-            students.setdefault(key, []).append(Group(name, kind, items, top_shown, path, timestamp))
+            source = "exchange" if exchange_time else "lms" if timestamp else ""
+            students.setdefault(key, []).append(Group(name, kind, items, top_shown, path,
+                                                      exchange_time or timestamp, source))
         return students
+
+
+def exchange_timestamp(entries):
+    """The text of <assignment>/timestamp.txt among a student's entries of an nbgrader
+    submitted/ tree (what nbgrader's collect recorded: the exchange's time of the submission),
+    '' without one. Only a small regular file of the input folder or zip is read."""
+    for e in entries:
+        if e.parts == (ASSIGNMENT, "timestamp.txt") and not e.problem and 0 < e.size <= 200:
+            try:
+                with e.open() as f:
+                    return f.read(200).decode("utf-8", "replace").strip()
+            except (OSError, zipfile.BadZipFile, RuntimeError):
+                return ""
+    return ""
 
 
 def _top_problem(entry):
@@ -736,7 +767,7 @@ class _Student:
                 for other in rest:
                     self.skip(other.entry.shown, f"older or extra notebook of {self.student} (graded: {chosen})")
             self.report_over()
-            return Submission(self.student, path, candidate.entry.shown, digest, notes)
+            return Submission(self.student, path, candidate.entry.shown, digest, notes, timestamp=candidate.timestamp)
         self.report_over()
         return Submission(self.student, None, top_shown, "", notes, self.problem())
 
@@ -829,6 +860,8 @@ def _collect(run, input_path, registry):
                 else:
                     state.gather(group.entries, group.timestamp, 0)
             submissions[student] = state.submission(groups[0].shown, notes)
+            if submissions[student].timestamp:
+                submissions[student].timestamp_source = groups[0].timestamp_source
         except Exception as e:           # a last resort: one submission never stops the batch
             run.skipped.append((groups[0].shown, f"cannot be read ({_error_text(e)})"))
             submissions[student] = Submission(student, None, groups[0].shown, "", notes,

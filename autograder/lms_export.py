@@ -6,8 +6,9 @@ graded by `grade`.
 
 The score of a student is the autograded total (the ten test cells) plus the hand-graded
 points (the written answers, graded in formgrader), both read from nbgrader's gradebook,
-out of the assignment's maximum (100 + the written answers' points); a written answer not
-graded yet counts 0 and is named on the console and in the notes.
+out of the assignment's maximum (100 + the written answers' points), less the late penalty
+of the course's course_policy.toml (autograder/course_policy.py, at the gradebook's lateness);
+a written answer not graded yet counts 0 and is named on the console and in the notes.
 
 Who is who. The roster (--roster, CSV with a header; names case-insensitive) has one row per
 student of the LMS course:
@@ -43,6 +44,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import course_policy
 from autograder.course import ASSIGNMENT
 from autograder.nbgrader_adapter import Course, hand_graded
 from autograder.report import csv_text
@@ -71,6 +73,7 @@ class Row:
     hand: float
     pending: int
     note: str = ""
+    late_percent: float = 0.0
 
 
 @dataclass
@@ -134,6 +137,9 @@ def export(course_dir, roster=None):
     if not (course_dir / "gradebook.db").exists():
         raise ExportError(f"{course_dir} has no gradebook.db: grade the submissions first (grade ... --course {course_dir})")
     totals = Course(course_dir).totals()
+    policy = course_policy.load(course_dir)
+    late_percent = {s: policy.percent(t.seconds_late) if policy else 0.0 for s, t in totals.items()}
+    final = {s: round((t.autograded + t.hand_graded) * (1 - late_percent[s] / 100), 6) for s, t in totals.items()}
     registry = owners(course_dir)
     hand_max = sum(hand_graded(course_dir).values())
     roster = registry_roster(course_dir) if roster is None else roster
@@ -148,10 +154,11 @@ def export(course_dir, roster=None):
         lms.setdefault("name", key)
         if student in totals:
             t = totals[student]
-            rows.append(Row(student, lms, t.autograded + t.hand_graded, t.autograded, t.hand_graded, t.pending))
+            rows.append(Row(student, lms, final[student], t.autograded, t.hand_graded, t.pending,
+                            late_percent=late_percent[student]))
         else:
             rows.append(Row(None, lms, 0.0, 0.0, 0.0, 0, NO_SUBMISSION))
-    unrostered = {s: t.autograded + t.hand_graded for s, t in sorted(totals.items()) if s not in seen}
+    unrostered = {s: final[s] for s in sorted(totals) if s not in seen}
     return Export(rows, unrostered, MAX_POINTS + hand_max, hand_max)
 
 
@@ -161,7 +168,8 @@ def feedback_zh(row, result):
         return "没有收到提交，计 0 分。"
     written = f"书面回答 {_num(row.hand)} / {_num(result.hand_max)}（人工评分"
     written += f"，{row.pending} 题尚未评分）" if row.pending else "）"
-    return (f"自动评分 {_num(row.autograded)} / {MAX_POINTS}，{written}，"
+    late = f"，迟交扣除 {row.late_percent:g}%" if row.late_percent else ""
+    return (f"自动评分 {_num(row.autograded)} / {MAX_POINTS}，{written}{late}，"
             f"共 {_num(row.score)} / {_num(result.max_score)} 分。")
 
 
@@ -204,11 +212,15 @@ def notes_lines(result, fmt, path):
     """What an instructor must know about the export, in English (console and notes file)."""
     lines = [f"{fmt} grade import file: {path}",
              f"Score exported: the autograded test cells (of {MAX_POINTS}) plus the written answers graded by hand "
-             f"in formgrader (of {_num(result.hand_max)}), from nbgrader's gradebook: out of {_num(result.max_score)}.",
+             f"in formgrader (of {_num(result.hand_max)}), from nbgrader's gradebook: out of {_num(result.max_score)}; "
+             f"less the late penalty of course_policy.toml, if any.",
              f"{len(result.rows)} students in the roster."]
     missing = [row.lms.get("name") or row.lms["student"] for row in result.rows if row.note == NO_SUBMISSION]
     if missing:
         lines.append(f"{len(missing)} without a submission (exported as 0, '{NO_SUBMISSION}'): " + ", ".join(missing))
+    late = [f"{row.student} (-{row.late_percent:g}%)" for row in result.rows if row.late_percent]
+    if late:
+        lines.append(f"{len(late)} with a late penalty (exported after it): " + ", ".join(late))
     pending = [f"{row.student} ({row.pending})" for row in result.rows if row.pending]
     if pending:
         lines.append(f"{len(pending)} with written answers not graded by hand yet (they count 0): " + ", ".join(pending))
@@ -243,7 +255,7 @@ def main(argv=None):
     out = args.out or course / {"canvas": "lms_canvas.csv", "moodle": "lms_moodle.csv", "csv": "lms_grades.csv"}[args.format]
     try:
         result = export(course, read_roster(args.roster) if args.roster else None)
-    except ExportError as e:
+    except (ExportError, course_policy.PolicyError) as e:
         print(f"lms_export: error: {e}", file=sys.stderr)
         return 2
     write(result, args.format, out, args.item, args.canvas_assignment_id)

@@ -21,6 +21,9 @@ data/mnist) and calls nbgrader's own Python API in this process:
     course.students()              the ids in the gradebook
     course.scores()                {student: {grade_id: score}} from the gradebook
     course.totals()                {student: Totals} autograded and hand-graded points apart
+    course.record_lateness(policy, lateness)
+                                   the course policy's due date, times, extensions and
+                                   late penalties in nbgrader's own gradebook fields
 
 No student code runs in this process or in any process nbgrader starts: the only executor
 is the sandbox. Formgrader, manual grading, `nbgrader export`, `generate_feedback` and
@@ -279,6 +282,8 @@ class Course:
         config.CourseDirectory.db_url = self.db_url
         config.NbGraderAPI.log_level = "WARN"
         config.OverwriteCells.add_missing_cells = False  # SandboxExecute restores them (see there)
+        # nbgrader's own late penalty at autograde time follows the course policy (grade applies it again after)
+        config.AssignLatePenalties.plugin_class = "autograder.course_policy.CoursePolicyPenalty"
         feedback_cells.configure(config)  # the feedback page renders the student's cells cut to size
         coursedir = CourseDirectory(config=config)
         return NbGraderAPI(coursedir=coursedir, config=config)
@@ -370,6 +375,51 @@ class Course:
         with open(self.root / path, newline="") as f:
             return list(csv.DictReader(f))
 
+    def record_lateness(self, policy, lateness):
+        """Writes the course policy (autograder/course_policy.py) into the gradebook with
+        nbgrader's own fields: the assignment's duedate; for each student of lateness
+        ({student: Lateness}) the submission's timestamp (None when unknown: on time), its
+        extension, and the notebook's late_submission_penalty, the policy's percent of the
+        notebook's score (autograded and hand-graded) at nbgrader's total_seconds_late.
+        policy None (no deadline) clears the due date, extensions and penalties. Returns
+        whether anything changed."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        if not (self.root / "gradebook.db").exists():
+            return False
+        changed = False
+
+        def put(row, name, value):
+            nonlocal changed
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed = True
+
+        with Gradebook(self.db_url) as gradebook, warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)
+            try:
+                assignment = gradebook.find_assignment(ASSIGNMENT)
+            except MissingEntry:
+                return False
+            put(assignment, "duedate", None if policy is None else naive_utc(policy.due))
+            for submission in assignment.submissions:
+                student = submission.student.id
+                if policy is None:
+                    put(submission, "extension", None)
+                elif student in lateness:
+                    late = lateness[student]
+                    put(submission, "timestamp", naive_utc(late.submitted))
+                    put(submission, "extension", (late.due - policy.due) if late.extended else None)
+                else:
+                    continue                         # not in this input: kept as it is
+                gradebook.db.flush()
+                for notebook in submission.notebooks:
+                    percent = 0.0 if policy is None else policy.percent(submission.total_seconds_late)
+                    put(notebook, "late_submission_penalty",
+                        round(float(notebook.score or 0.0) * percent / 100, 6) if percent else None)
+            gradebook.db.commit()
+        return changed
+
     def students(self):
         """The ids of the students in the gradebook ([] before the course has one)."""
         from nbgrader.api import Gradebook
@@ -406,6 +456,7 @@ class Course:
         replaces the automatic one)."""
         result = {}
         for student, notebook in self._submitted_notebooks():
+            seconds_late = float(notebook.assignment.total_seconds_late or 0.0)
             auto = hand = hand_max = 0.0
             pending = 0
             for grade in notebook.grades:
@@ -415,7 +466,7 @@ class Course:
                     hand += float(grade.score or 0.0)
                     hand_max += float(grade.max_score or 0.0)
                     pending += grade.manual_score is None
-            result[student] = Totals(auto, hand, hand_max, pending)
+            result[student] = Totals(auto, hand, hand_max, pending, seconds_late)
         return result
 
 
@@ -423,11 +474,19 @@ class Course:
 class Totals:
     """One student's points in the gradebook: autograded (the test cells), hand_graded (the
     written answers as graded in formgrader), hand_max (their maximum), pending (how many of
-    those cells have no score from the teacher yet: they count 0)."""
+    those cells have no score from the teacher yet: they count 0), seconds_late (nbgrader's
+    total_seconds_late of the submission: after its due date, extension included)."""
     autograded: float
     hand_graded: float
     hand_max: float
     pending: int
+    seconds_late: float = 0.0
+
+
+def naive_utc(moment):
+    """An aware datetime as the gradebook stores times (naive UTC); None stays None."""
+    from datetime import timezone
+    return None if moment is None else moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def hand_graded(course_root):

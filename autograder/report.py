@@ -10,6 +10,7 @@ import csv
 import html
 import io
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from autograder import catalogue
 from autograder.checks import relations
@@ -48,13 +49,30 @@ def csv_text(value):
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+LATE_COLUMNS = ("submitted", "due", "late_hours", "penalty_percent", "penalty", "final")
+
+
+def late_cells(result):
+    """The cells of LATE_COLUMNS for result: when it was submitted and its due date (ISO, UTC
+    offset of the policy's zone), hours late, the penalty in percent and in points, and the
+    total after it; empty without a course policy, submitted empty when the time is unknown."""
+    late = result.lateness
+    if late is None:
+        return ["", "", "", "", "", _fmt(result.total)]
+    stamp = lambda moment: moment.astimezone(ZoneInfo(late.time_zone)).isoformat(timespec="seconds")  # noqa: E731
+    return [stamp(late.submitted) if late.known else "", stamp(late.due), _fmt(late.hours()), _fmt(late.percent),
+            _fmt(None if result.total is None else late.penalty(result.total)), _fmt(result.final)]
+
+
 def write_grades_csv(results, path):
-    """student, the score of each test cell, total, mistakes (grade_id:catalogue id of each
-    named mistake), limits (kind@where), sandbox, source, reasons. Cells are empty for a
-    submission that could not be graded; text cells go through csv_text."""
+    """student, the score of each test cell, total (before any late penalty), mistakes
+    (grade_id:catalogue id of each named mistake), limits (kind@where), sandbox, source,
+    reasons, then LATE_COLUMNS (late_cells). Cells are empty for a submission that could not
+    be graded; text cells go through csv_text."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *TEST_CELLS, "total", "mistakes", "limits", "sandbox", "source", "reasons"])
+        writer.writerow(["student", *TEST_CELLS, "total", "mistakes", "limits", "sandbox", "source", "reasons",
+                         *LATE_COLUMNS])
         for student, result in sorted(results.items()):
             scores = result.scores
             writer.writerow([csv_text(student),
@@ -62,7 +80,7 @@ def write_grades_csv(results, path):
                              _fmt(result.total), csv_text(mistakes_text(result)),
                              csv_text(" ".join(f"{l.kind}@{l.where}" for l in result.limits)),
                              csv_text(result.sandbox), csv_text(result.source),
-                             csv_text(" | ".join(result.reasons()))])
+                             csv_text(" | ".join(result.reasons())), *late_cells(result)])
 
 
 def text_table(results):
@@ -225,6 +243,7 @@ def write_report(results, html_path, png_path, course=None, hand_graded=None):
     parts.append("</table>")
     parts += _mistakes_section(results)
     parts += _summary_section(results)
+    parts += _lateness_section(results)
     parts.append("<h2>Scores per student</h2><table><tr><th>student</th>"
                  + "".join(f"<th title='{g}'>{SHORT[g]}<br><span class='small'>{p}</span></th>"
                            for g, p in TEST_CELLS.items())
@@ -315,4 +334,27 @@ def _summary_section(results):
             label = f" <span class='small'>{esc(name)}</span>" if name else ""
             parts.append(f"<li><b>{len(students)}</b> students: {esc(text)}{label}</li>")
         parts.append("</ol>")
+    return parts
+
+
+def _lateness_section(results):
+    """Each submission against the course policy's due date (course_policy.toml): raw total,
+    lateness, penalty and final total; nothing without a policy."""
+    esc = html.escape
+    rows = {s: r for s, r in sorted(results.items()) if r.lateness is not None}
+    if not rows:
+        return []
+    late = sum(bool(r.lateness.late) for r in rows.values())
+    unknown = [s for s, r in rows.items() if not r.lateness.known]
+    parts = ["<h2>Deadline and late penalties</h2>",
+             f"<p>{late} of {len(rows)} submissions late; {len(unknown)} without a submission time (counted as on "
+             "time: the input gives none). The penalty is a share of the score; nbgrader's gradebook holds the same "
+             "due date, times, extensions and penalties.</p>",
+             "<table><tr><th>student</th><th>total</th><th>penalty</th><th>final</th><th>lateness</th></tr>"]
+    for student, result in rows.items():
+        lateness = result.lateness
+        parts.append(f"<tr class='{'flagged' if lateness.late else ''}'><td class='name'>{esc(student)}</td>"
+                     f"<td>{_fmt(result.total) or '-'}</td><td>{lateness.percent:g}%</td>"
+                     f"<td><b>{_fmt(result.final) or '-'}</b></td><td class='text'>{esc(lateness.text())}</td></tr>")
+    parts.append("</table>")
     return parts

@@ -1,9 +1,13 @@
 """The result of grading one submission, as `grade` records it (grade_manifest.json), exports
 it (grades.csv) and reports it (report.html, the console, the feedback note)."""
 from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from autograder.parts import TEST_CELLS
 from autograder.verify import Limit
+
+if TYPE_CHECKING:
+    from autograder.course_policy import Lateness
 
 MAX_POINTS = sum(TEST_CELLS.values())
 UNGRADED = "这份提交无法评分，原因见下方说明"
@@ -33,7 +37,9 @@ class SubmissionResult:
     nothing could be graded, a grading error); sandbox: 'bwrap' or 'weak: <why>'; source:
     the submission's path in the input; feedback: the feedback page, relative to the course;
     seconds: wall time; timings: seconds per step (sandbox_start, student_cells, checks,
-    gradebook, feedback)."""
+    gradebook, feedback); lateness: the course_policy.Lateness of the submission (None without
+    a course policy), set after grading from the policy of the day, never recorded with the
+    result."""
     student: str
     scores: dict = None
     messages: dict = field(default_factory=dict)
@@ -46,6 +52,7 @@ class SubmissionResult:
     feedback: str = ""
     seconds: float = 0.0
     timings: dict = field(default_factory=dict)
+    lateness: "Lateness | None" = None
 
     def __post_init__(self):
         self.messages = {g: clean_text(m) for g, m in self.messages.items()}
@@ -73,8 +80,15 @@ class SubmissionResult:
         """Everything a reader of grades.csv should know, in order: limits, then notes."""
         return [limit.text for limit in self.limits] + list(self.notes)
 
+    @property
+    def final(self):
+        """The total after the late penalty (the total without a course policy)."""
+        return self.total if self.total is None or self.lateness is None else self.lateness.final(self.total)
+
     def to_json(self):
-        return asdict(self)
+        data = asdict(replace(self, lateness=None))
+        del data["lateness"]
+        return data
 
     @classmethod
     def from_json(cls, data):

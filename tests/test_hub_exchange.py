@@ -12,6 +12,7 @@ or skipped with its reason; the honest students' work is collected, and a later 
 submission replaces the earlier one. Also: `grade` refuses a symlinked notebook in a
 submitted/ tree. Needs root and the hub's software (course_hub.py install); skips otherwise.
 """
+import datetime
 import json
 import os
 import pwd
@@ -262,6 +263,21 @@ def test_the_released_notebook_carries_the_students_kernel_language_info(exchang
     # the cells are the instructor's release, unchanged
     source = json.loads((ex["course"] / "release" / ASSIGNMENT / NOTEBOOK).read_text())
     assert released["cells"] == source["cells"]
+
+
+def test_a_backdated_submission_gets_the_exchanges_time(exchange):
+    """A student names their submission folder with a time before the deadline (two days ago):
+    it is collected with the time the folder was made, which its owner cannot set back."""
+    ex = exchange
+    inbound = ex["exchange"] / ASSIGNMENT / "inbound"
+    backdated = from_now(days=-2)
+    forge(EVE, inbound, ex["course"], {f"{EVE}+{ASSIGNMENT}+{backdated}+early": "notebook"}, notebook("eve-backdated"))
+    code, out = nbgrader(ex, INSTRUCTOR, "collect", ASSIGNMENT, "--update", cwd=str(ex["course"]))
+    assert code == 0, out
+    recorded = (submitted(ex, EVE) / "timestamp.txt").read_text()
+    assert recorded != backdated
+    made = datetime.datetime.strptime(recorded, "%Y-%m-%d %H:%M:%S.%f UTC").replace(tzinfo=datetime.timezone.utc)
+    assert abs(datetime.datetime.now(datetime.timezone.utc) - made) < datetime.timedelta(minutes=10), recorded
 
 
 def test_grade_refuses_a_linked_notebook_in_a_submitted_tree(tmp_path):

@@ -3,6 +3,8 @@ test cell, its message and the reasons, in Chinese.
 
     feedback_note(result, hand_points) -> HTML
     add_feedback_note(html_path, result, hand_points)   puts it first in the page's body
+    refresh_feedback_note(html_path, result, hand_points)
+                                 the same, only when the page's lateness lines differ
     take(soup) -> [nodes]        the note of a parsed page, taken out of it (offline.py
                                  cleans the rest of the page, which is the student's)
     put_back(soup, nodes)        the note first in the body again
@@ -23,6 +25,7 @@ Every text of the result in the note (messages hold the student's exception text
 escaped; the messages are clipped by the verifier (verify.MAX_MESSAGE).
 """
 import html
+import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup, Comment, NavigableString
@@ -31,7 +34,8 @@ from bs4.element import Tag
 from autograder.parts import TEST_CELLS
 from autograder.result import MAX_POINTS, is_weak
 
-__all__ = ["NOTE_BEGIN", "NOTE_END", "WEAK_WARNING_ZH", "feedback_note", "add_feedback_note", "take", "put_back"]
+__all__ = ["NOTE_BEGIN", "NOTE_END", "WEAK_WARNING_ZH", "feedback_note", "add_feedback_note", "refresh_feedback_note",
+           "take", "put_back"]
 
 NOTE_BEGIN, NOTE_END = "<!-- grade:verified -->", "<!-- /grade:verified -->"
 HOST_CLASS = "grade-verified-host"
@@ -55,12 +59,13 @@ th, td { border: 1px solid #ccc; padding: 2px 6px; }
 th { white-space: nowrap; }
 td.points, td.score { text-align: right; }
 td.message { white-space: pre-wrap; }
-.weak { color: #b00; font-weight: bold; }
+.weak, .late b { color: #b00; font-weight: bold; }
 """
 
 
 def feedback_note(result, hand_points=0):
-    """HTML (Chinese) with the score of each test cell, its message, and the reasons;
+    """HTML (Chinese) with the score of each test cell, its message, the deadline (result.lateness:
+    submission time, due date, how late, the penalty and the score after it) and the reasons;
     hand_points: points of the written answers, which the teacher grades by hand."""
     esc = html.escape
     parts = [NOTE_BEGIN, f"<div class='{HOST_CLASS}'><template shadowrootmode='open'>",
@@ -70,7 +75,12 @@ def feedback_note(result, hand_points=0):
     if not result.graded:
         parts.append("<p>这份作业还没有评分，请联系老师。</p>")
     else:
-        parts.append(f"<p><b>总分：{result.total:g} / {MAX_POINTS}</b>。你的代码在隔离的沙箱中运行，"
+        lateness = result.lateness
+        if lateness is not None and lateness.percent:
+            parts.append(f"<p class='late'><b>迟交扣分后得分：{result.final:g} / {MAX_POINTS}</b>"
+                         f"（扣分前 {result.total:g}，扣除 {lateness.penalty(result.total):g} 分）。</p>")
+        parts.append(f"<p><b>总分：{result.total:g} / {MAX_POINTS}</b>"
+                     f"{'（扣除迟交罚分之前）' if lateness is not None and lateness.percent else ''}。你的代码在隔离的沙箱中运行，"
                      "隐藏测试在评分程序中检查它的行为；下面的笔记本里，每个测试单元格的输出给出同样的结果。</p>")
         parts.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in ("测试单元", "满分", "得分", "说明")) + "</tr>")
         for grade_id, points in TEST_CELLS.items():
@@ -78,6 +88,8 @@ def feedback_note(result, hand_points=0):
                          f"<td class='score'>{result.scores.get(grade_id, 0.0):g}</td>"
                          f"<td class='message'>{esc(result.messages.get(grade_id, '')) or '通过'}</td></tr>")
         parts.append("</table>")
+    if result.lateness is not None:
+        parts.append(f"<p class='late'>{esc(result.lateness.text('zh'))}</p>")
     if hand_points:
         parts.append(f"<p>书面回答共 {hand_points:g} 分，由老师另行评分，不在上面的 {MAX_POINTS} 分之内。</p>")
     reasons = result.reasons()
@@ -114,6 +126,25 @@ def add_feedback_note(html_path, result, hand_points=0):
         text = (f"<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>"
                 f"<title>{html.escape(result.student)} 的评分</title></head><body>\n{note}\n</body></html>")
     html_path.write_text(text, encoding="utf-8")
+
+
+def _late_lines(text):
+    """The texts of the lateness paragraphs (class late) of the note in a page's text."""
+    start, end = text.find(NOTE_BEGIN), text.find(NOTE_END)
+    note = text[start:end] if 0 <= start < end else ""
+    return [html.unescape(re.sub(r"<[^>]+>", "", line)) for line in re.findall(r"<p class=['\"]late['\"]>(.*?)</p>", note, re.S)]
+
+
+def refresh_feedback_note(html_path, result, hand_points=0):
+    """add_feedback_note when the page's note says something else about lateness than
+    result.lateness (a course policy changed, or the page was written without it); a page
+    whose note already agrees is left as it is. Returns whether the page was written."""
+    html_path = Path(html_path)
+    text = html_path.read_text(encoding="utf-8", errors="replace") if html_path.exists() else ""
+    if text and _late_lines(text) == _late_lines(feedback_note(result, hand_points)):
+        return False
+    add_feedback_note(html_path, result, hand_points)
+    return True
 
 
 def _is_marker(node, marker):

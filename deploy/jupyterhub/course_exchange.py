@@ -21,7 +21,9 @@ formgrader's buttons all use them:
                (apparent size and blocks on disk), and it holds a notebook; anything else is skipped with its reason in the log and the
                others are collected. Only regular .ipynb files (and submission_secret.txt) are
                copied, read through file descriptors opened without following links;
-               timestamp.txt is written from the folder's name.
+               timestamp.txt is written from the folder's name, or from the time the folder was
+               made (its ctime, which its owner cannot set back) when the name is dated earlier:
+               a student cannot backdate a submission to before the deadline.
 
 The layout course_hub.py setup makes (see prepare_exchange there):
 
@@ -300,6 +302,9 @@ class Collect(CourseExchange, ExchangeCollect):
             if timestamp > made + CLOCK_SLACK:
                 raise Skip(f"dated in the future: its name says {timestamp:%Y-%m-%d %H:%M:%S} UTC, "
                            f"the folder was made at {made:%Y-%m-%d %H:%M:%S} UTC")
+            if timestamp < made - CLOCK_SLACK:    # dated before the folder existed: the exchange's clock
+                timestamp = made                  # says when it was submitted (the deadline is checked on it)
+                parts[2] = f"{made:%Y-%m-%d %H:%M:%S.%f} UTC"
             scan = scan_entry(fd, uid, self.limits())
         finally:
             os.close(fd)

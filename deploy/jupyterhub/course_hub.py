@@ -565,7 +565,9 @@ def prepare_course(settings, fresh=False):
     """/home/INSTRUCTOR/course: the nbgrader course directory (this repository's config, source,
     autograder package and data), owned by the instructor, mode 0700; the instructor's
     ~/.jupyter/nbgrader_config.py points nbgrader (and the formgrader) at it; the assignment is
-    generated as the instructor (nbgrader generate_assignment, through grade's own course setup)."""
+    generated as the instructor (nbgrader generate_assignment, through grade's own course setup),
+    and the due date of the course's course_policy.toml, if it has one, recorded in the
+    gradebook (nbgrader then marks a later submission late; grade applies the penalties)."""
     instructor = settings["instructor"]
     entry = pwd.getpwnam(instructor)
     course = Path(settings["course_dir"])
@@ -582,7 +584,8 @@ def prepare_course(settings, fresh=False):
     run(["chown", "-R", f"{instructor}:{instructor}", str(jupyter_dir)])
     env = user_environment(settings, instructor)
     as_user(instructor, ["python", "-c", "from autograder.nbgrader_adapter import Course; "
-                         f"Course({str(course)!r}).prepare()"], env, cwd=str(course))
+                         "from autograder.course_policy import record_due_date; "
+                         f"Course({str(course)!r}).prepare(); record_due_date({str(course)!r})"], env, cwd=str(course))
 
 
 def copy_course(course):
