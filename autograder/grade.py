@@ -38,7 +38,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.batch import STATE_DIR, MANIFEST, Manifest, grade_batch, record_ungraded
+from autograder.batch import STATE_DIR, MANIFEST, LocalPool, Manifest, grade_batch, record_ungraded
 from autograder.course import ASSIGNMENT
 from autograder.intake import IntakeError, collect
 from autograder.nbgrader_adapter import Course, NbgraderError, hand_graded, tree_digest
@@ -46,6 +46,7 @@ from autograder.parts import TEST_CELLS
 from autograder.result import SubmissionResult
 from autograder.sandbox.limits import FEW_TASKS
 from autograder.student_ids import REGISTRY, RegistryError, StudentIds
+from autograder.task import Assignment, Limits
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 
@@ -55,11 +56,19 @@ class GradeError(Exception):
 
 
 def code_digest():
-    """Digest of the instructor code that decides a grade (checks, reference, verification,
-    sandbox). A change is reported (run with --force to regrade), not acted on."""
-    package = Path(__file__).resolve().parent
-    return tree_digest([package / name for name in ("checks.py", "gradcheck.py", "reference", "verify.py",
-                                                    "sandbox", "nbgrader_adapter.py") if (package / name).exists()])[:16]
+    """Digest of the grading code: every file of the autograder package (the checks, the
+    parts' hyper-parameters, the reference, verification, sandbox, nbgrader's use, the
+    feedback page)."""
+    return tree_digest([Path(__file__).resolve().parent])[:16]
+
+
+def fingerprint(course, source_digest, limits, grader_time):
+    """Digest of everything a grade depends on: the assignment's source (notebook, helpers,
+    figures), the course's nbgrader_config.py, the grading code, the limits and the grader's
+    time budget. A submission recorded with another fingerprint is graded again."""
+    return hashlib.sha256(json.dumps([source_digest, tree_digest([course.root / "nbgrader_config.py"]),
+                                      code_digest(), limits.options(), grader_time],
+                                     sort_keys=True).encode()).hexdigest()[:16]
 
 
 def check_paths(input_path, course):
@@ -156,14 +165,11 @@ def run(args):
         for rel, why in skipped:
             print(f"skipped {rel}: {why}")
         source_digest = course.prepare()
-        options = {"cell_timeout": args.cell_timeout, "wall_time": args.wall_time,
-                   "memory_mb": args.memory_mb, "allow_weak": args.allow_weak_sandbox}
-        # what a grade depends on: the assignment (source) and the limits; a change regrades all
-        fingerprint = hashlib.sha256(json.dumps([source_digest, options, args.grader_time],
-                                                sort_keys=True).encode()).hexdigest()[:16]
+        limits = Limits(args.cell_timeout, args.wall_time, args.memory_mb, args.allow_weak_sandbox)
+        current = fingerprint(course, source_digest, limits, args.grader_time)
         only = only_students(args.only, submissions, ids) if args.only else None
         if only is None:
-            pending = [s for s in submissions.values() if args.force or not manifest.is_current(s, fingerprint)]
+            pending = [s for s in submissions.values() if args.force or not manifest.is_current(s, current)]
             print(f"{len(submissions)} submissions in {input_path}: {len(pending)} to grade, "
                   f"{len(submissions) - len(pending)} unchanged", flush=True)
         else:
@@ -176,7 +182,7 @@ def run(args):
             course.register_students([s.student for s in pending])
         for submission in pending:
             if submission.problem:
-                manifest.record(submission, fingerprint, record_ungraded(course, SubmissionResult.zero(
+                manifest.record(submission, current, record_ungraded(course, SubmissionResult.zero(
                     submission.student, submission.problem, notes=list(submission.notes), source=submission.rel,
                     sandbox=sandbox)))
                 continue
@@ -186,15 +192,16 @@ def run(args):
                 shutil.copyfile(submission.path, target)
         graded = 0
         if gradable:
-            workers = max(1, args.workers or os.cpu_count() or 1)
-            print(f"Grading with {min(workers, len(gradable))} workers (sandbox: {sandbox}; cell timeout "
+            workers = max(1, min(args.workers or os.cpu_count() or 1, len(gradable)))
+            runner = LocalPool(workers, Assignment.from_course(course))
+            print(f"Grading with {runner.describe()} (sandbox: {sandbox}; cell timeout "
                   f"{args.cell_timeout:g} s, {args.wall_time:g} s and {args.memory_mb} MB per submission) ...",
                   flush=True)
             try:
-                graded = grade_batch(course, gradable, options, workers, manifest, fingerprint, status_line,
+                graded = grade_batch(course, gradable, limits, runner, manifest, current, status_line,
                                      grader_time=args.grader_time)
             except KeyboardInterrupt:
-                done = sum(manifest.is_current(s, fingerprint) for s in submissions.values())
+                done = sum(manifest.is_current(s, current) for s in submissions.values())
                 print(f"Interrupted: {done} of {len(submissions)} submissions are graded and recorded in "
                       f"{course_dir / MANIFEST}; run the same command again to grade the rest.", file=sys.stderr)
                 return 130
