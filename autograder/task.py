@@ -120,6 +120,43 @@ class GradedSubmission:
     worker: str = ""
 
 
+@dataclass(frozen=True)
+class SandboxCheck:
+    """Whether this machine can grade: kind ('bwrap' or 'weak: <why>'; '' when no sandbox
+    starts), description (kind and how memory is enforced), problem (why it must not grade,
+    with how to fix it; '' when it may), code (code_digest() of its autograder package)."""
+    kind: str
+    description: str
+    problem: str
+    code: str
+
+
+def check_sandbox(allow_weak):
+    """Starts and stops one sandbox on this machine: a SandboxCheck. Grading in the weak
+    sandbox is a problem unless allow_weak."""
+    from autograder.sandbox.proxy import Sandbox, SandboxError
+
+    install = "Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap)"
+    try:
+        with Sandbox(memory_mb=512, cpu_seconds=30, **({"allow_weak": True} if allow_weak else {})) as sandbox:
+            kind, description = sandbox.kind, sandbox.description
+    except SandboxError as e:
+        return SandboxCheck("", "", f"the sandbox cannot start: {e.reason}\n  {install}, or grade "
+                                    f"anyway in a weaker sandbox with --allow-weak-sandbox.", code_digest())
+    problem = "" if kind == "bwrap" or allow_weak else \
+        f"bubblewrap is not usable ({kind}). {install}, or grade anyway in a weaker sandbox " \
+        f"with --allow-weak-sandbox."
+    return SandboxCheck(kind, description, problem, code_digest())
+
+
+def code_digest():
+    """Digest of the grading code: every file of the autograder package (the checks, the
+    parts' hyper-parameters, the reference, verification, sandbox, nbgrader's use, the
+    feedback page)."""
+    from autograder.nbgrader_adapter import tree_digest
+    return tree_digest([Path(__file__).resolve().parent])[:16]
+
+
 def log_path(student):
     """Where the coordinating process writes student's grading log, relative to the course."""
     return f"{LOGS}/{student}.log"
