@@ -3,7 +3,7 @@ sandbox, and write the scores into nbgrader's gradebook, feedback pages and a re
 
     grade SUBMISSIONS [--course grading] [--workers N] [--cell-timeout 60]
           [--wall-time 600] [--grader-time 300] [--memory-mb 2048] [--regexp REGEX] [--force]
-          [--only STUDENT ...] [--allow-weak-sandbox]
+          [--only STUDENT ...] [--allow-weak-sandbox] [--scheduler tcp://HOST:8786]
     python -m autograder.grade SUBMISSIONS ...
 
 SUBMISSIONS is a .zip of LMS downloads, a folder of them, or an nbgrader submitted/ tree,
@@ -11,9 +11,11 @@ the course's own included (`grade COURSE/submitted --course COURSE` after `nbgra
 it is read only (see autograder/intake.py for the layouts and how a student is recognised).
 
 Each new or changed submission is graded by a worker process (--workers at a time,
-autograder/batch.py): nbgrader's autograde with the notebook's cells run in a bubblewrap
-sandbox and the hidden checks in the grader (autograder/nbgrader_adapter.py), then
-nbgrader's feedback page. Without bubblewrap `grade` refuses to start, unless
+autograder/batch.py), or by the workers of a Dask cluster (--scheduler, autograder/cluster.py),
+knowing nothing but the submission and the assignment (autograder/task.py): nbgrader's
+autograde with the notebook's cells run in a bubblewrap sandbox and the hidden checks in the
+grader (autograder/nbgrader_adapter.py), then nbgrader's feedback page; this process alone
+writes the course. Without bubblewrap `grade` refuses to start, unless
 --allow-weak-sandbox is given. The course directory (default ./grading, made on first
 use) then holds:
 
@@ -38,7 +40,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.batch import STATE_DIR, MANIFEST, Manifest, grade_batch, record_ungraded
+from autograder.batch import STATE_DIR, MANIFEST, LocalPool, Manifest, grade_batch, record_ungraded
 from autograder.course import ASSIGNMENT
 from autograder import course_policy
 from autograder.course_policy import PolicyError
@@ -48,6 +50,8 @@ from autograder.parts import TEST_CELLS
 from autograder.result import SubmissionResult
 from autograder.sandbox.limits import FEW_TASKS
 from autograder.student_ids import REGISTRY, RegistryError, StudentIds
+from autograder import task
+from autograder.task import Assignment, Limits, code_digest
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 
@@ -56,12 +60,13 @@ class GradeError(Exception):
     """A problem with the input, the course or the machine that stops the whole run."""
 
 
-def code_digest():
-    """Digest of the instructor code that decides a grade (checks, reference, verification,
-    sandbox). A change is reported (run with --force to regrade), not acted on."""
-    package = Path(__file__).resolve().parent
-    return tree_digest([package / name for name in ("checks.py", "gradcheck.py", "reference", "verify.py",
-                                                    "sandbox", "nbgrader_adapter.py") if (package / name).exists()])[:16]
+def fingerprint(course, source_digest, limits, grader_time):
+    """Digest of everything a grade depends on: the assignment's source (notebook, helpers,
+    figures), the course's nbgrader_config.py, the grading code, the limits and the grader's
+    time budget. A submission recorded with another fingerprint is graded again."""
+    return hashlib.sha256(json.dumps([source_digest, tree_digest([course.root / "nbgrader_config.py"]),
+                                      code_digest(), limits.options(), grader_time],
+                                     sort_keys=True).encode()).hexdigest()[:16]
 
 
 def check_paths(input_path, course):
@@ -93,20 +98,11 @@ def lock_course(course):
 def check_sandbox(allow_weak):
     """Starts and stops one sandbox: 'bwrap', or 'weak: <why>' when allowed; GradeError
     with how to fix it otherwise. Prints how the sandbox enforces its memory budget."""
-    from autograder.sandbox.proxy import Sandbox, SandboxError
-
-    try:
-        with Sandbox(memory_mb=512, cpu_seconds=30, **({"allow_weak": True} if allow_weak else {})) as sandbox:
-            kind = sandbox.kind
-            print(f"Sandbox: {sandbox.description}", flush=True)
-    except SandboxError as e:
-        raise GradeError(f"the sandbox cannot start: {e.reason}\n  Install bubblewrap (Debian/Ubuntu: "
-                         f"sudo apt-get install bubblewrap), or grade anyway in a weaker sandbox with "
-                         f"--allow-weak-sandbox.") from None
-    if kind != "bwrap" and not allow_weak:
-        raise GradeError(f"bubblewrap is not usable ({kind}). Install it (Debian/Ubuntu: sudo apt-get install "
-                         f"bubblewrap), or grade anyway in a weaker sandbox with --allow-weak-sandbox.")
-    return kind
+    check = task.check_sandbox(allow_weak)
+    if check.problem:
+        raise GradeError(check.problem)
+    print(f"Sandbox: {check.description}", flush=True)
+    return check.kind
 
 
 def only_students(wanted, submissions, ids):
@@ -133,7 +129,6 @@ def status_line(result):
 
 
 def run(args):
-    start = time.monotonic()
     input_path = Path(args.submissions).expanduser()
     course_dir = Path(args.course).expanduser().absolute()
     if not input_path.exists():
@@ -142,7 +137,29 @@ def run(args):
     course_policy.load(course_dir)  # a bad course_policy.toml stops the run before any grading
     if course_dir.exists() and not course_dir.is_dir():
         raise GradeError(f"--course {course_dir} is not a folder")
-    sandbox = check_sandbox(args.allow_weak_sandbox)
+    cluster = connect_cluster(args.scheduler, args.allow_weak_sandbox) if args.scheduler else None
+    sandbox = cluster.sandbox if cluster else check_sandbox(args.allow_weak_sandbox)
+    try:
+        return grade(args, input_path, course_dir, sandbox, cluster)
+    finally:
+        if cluster:
+            cluster.close()
+
+
+def connect_cluster(address, allow_weak):
+    """The cluster.DaskCluster at address, its workers checked; GradeError when it cannot grade."""
+    from autograder.cluster import ClusterError, DaskCluster
+
+    print(f"Connecting to the Dask scheduler at {address} ...", flush=True)
+    try:
+        return DaskCluster.connect(address, allow_weak)
+    except ClusterError as e:
+        raise GradeError(str(e)) from None
+
+
+def grade(args, input_path, course_dir, sandbox, cluster):
+    """run's work once the sandbox (here, or on every worker of cluster) is known to work."""
+    start = time.monotonic()
     if sandbox != "bwrap":
         print("!" * 100 + f"\n{sandbox}\nWARNING: grading WITHOUT bubblewrap: the student's code runs as your user, "
               f"with your files and network in reach.\n" + "!" * 100, file=sys.stderr, flush=True)
@@ -159,14 +176,11 @@ def run(args):
         for rel, why in skipped:
             print(f"skipped {rel}: {why}")
         source_digest = course.prepare()
-        options = {"cell_timeout": args.cell_timeout, "wall_time": args.wall_time,
-                   "memory_mb": args.memory_mb, "allow_weak": args.allow_weak_sandbox}
-        # what a grade depends on: the assignment (source) and the limits; a change regrades all
-        fingerprint = hashlib.sha256(json.dumps([source_digest, options, args.grader_time],
-                                                sort_keys=True).encode()).hexdigest()[:16]
+        limits = Limits(args.cell_timeout, args.wall_time, args.memory_mb, args.allow_weak_sandbox)
+        current = fingerprint(course, source_digest, limits, args.grader_time)
         only = only_students(args.only, submissions, ids) if args.only else None
         if only is None:
-            pending = [s for s in submissions.values() if args.force or not manifest.is_current(s, fingerprint)]
+            pending = [s for s in submissions.values() if args.force or not manifest.is_current(s, current)]
             print(f"{len(submissions)} submissions in {input_path}: {len(pending)} to grade, "
                   f"{len(submissions) - len(pending)} unchanged", flush=True)
         else:
@@ -179,7 +193,7 @@ def run(args):
             course.register_students([s.student for s in pending])
         for submission in pending:
             if submission.problem:
-                manifest.record(submission, fingerprint, record_ungraded(course, SubmissionResult.zero(
+                manifest.record(submission, current, record_ungraded(course, SubmissionResult.zero(
                     submission.student, submission.problem, notes=list(submission.notes), source=submission.rel,
                     sandbox=sandbox)))
                 continue
@@ -189,15 +203,16 @@ def run(args):
                 shutil.copyfile(submission.path, target)
         graded = 0
         if gradable:
-            workers = max(1, args.workers or os.cpu_count() or 1)
-            print(f"Grading with {min(workers, len(gradable))} workers (sandbox: {sandbox}; cell timeout "
+            runner = cluster or LocalPool(max(1, min(args.workers or os.cpu_count() or 1, len(gradable))))
+            runner.send(Assignment.from_course(course))
+            print(f"Grading with {runner.describe()} (sandbox: {sandbox}; cell timeout "
                   f"{args.cell_timeout:g} s, {args.wall_time:g} s and {args.memory_mb} MB per submission) ...",
                   flush=True)
             try:
-                graded = grade_batch(course, gradable, options, workers, manifest, fingerprint, status_line,
+                graded = grade_batch(course, gradable, limits, runner, manifest, current, status_line,
                                      grader_time=args.grader_time)
             except KeyboardInterrupt:
-                done = sum(manifest.is_current(s, fingerprint) for s in submissions.values())
+                done = sum(manifest.is_current(s, current) for s in submissions.values())
                 print(f"Interrupted: {done} of {len(submissions)} submissions are graded and recorded in "
                       f"{course_dir / MANIFEST}; run the same command again to grade the rest.", file=sys.stderr)
                 return 130
@@ -252,6 +267,9 @@ def parse_args(argv=None):
                         help="course directory for the gradebook and outputs (default: ./grading)")
     parser.add_argument("--workers", type=int, default=None,
                         help="parallel worker processes (default: os.cpu_count())")
+    parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"), metavar="ADDRESS",
+                        help="grade on the workers of this Dask scheduler, e.g. tcp://HOST:8786 (default: "
+                             "$DASK_SCHEDULER_ADDRESS; without either, worker processes on this machine)")
     parser.add_argument("--cell-timeout", type=float, default=60,
                         help="seconds per notebook cell (default 60)")
     parser.add_argument("--wall-time", type=float, default=600,

@@ -144,6 +144,32 @@ def _make_sandbox_execute():
     return SandboxExecute
 
 
+def _make_replay_execute():
+    from nbgrader.preprocessors import NbGraderPreprocessor
+
+    class ReplayExecute(NbGraderPreprocessor):
+        """Stands in for nbgrader's Execute with a notebook autograded elsewhere (bytes): the
+        sanitized submission is replaced by it, cell for cell (the same submission, sanitized
+        against the same assignment, has the same cells)."""
+
+        def __init__(self, notebook, **kwargs):
+            super().__init__(**kwargs)
+            self.notebook = notebook
+            self.result = None
+
+        def preprocess(self, nb, resources):
+            import nbformat
+            _restore_missing_test_cells(nb, resources)
+            graded = nbformat.reads(self.notebook.decode("utf-8"), as_version=4)
+            ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
+            if ids != [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in graded.cells]:
+                raise NbgraderError("the autograded notebook does not have the submission's cells")
+            self.result = graded
+            return graded, resources
+
+    return ReplayExecute
+
+
 # --------------------------------------------------------------------------------------
 # The course
 # --------------------------------------------------------------------------------------
@@ -294,13 +320,10 @@ class Course:
         but seed, which is the student's (autograder/course_secret.py: from the course's
         secret, made on first use, and the student id). Returns the VerifiedResult; a file
         that is not a notebook gets record_zero."""
-        from nbgrader.converters import Autograde
-        from nbgrader.preprocessors import Execute
-        from nbgrader.utils import capture_log, temp_attrs
-
         from autograder.course_secret import course_secret, student_seed
 
-        options = dict(options, seed=student_seed(course_secret(self.root), student))
+        if "seed" not in options:  # a task sent to a worker carries its seed
+            options = dict(options, seed=student_seed(course_secret(self.root), student))
 
         try:
             read_cells(self.submission_path(student).read_bytes())
@@ -309,8 +332,24 @@ class Course:
             self.record_zero(student)
             return VerifiedResult(scores={g: 0.0 for g in TEST_CELLS}, messages={g: why for g in TEST_CELLS},
                                   reason=why)
+        return self._autograde(student, _make_sandbox_execute(), options).result
+
+    def import_autograded(self, student, notebook):
+        """Records student's notebook autograded elsewhere (bytes of the autograded notebook
+        of autograde() in a private copy of this course: autograder/task.py) through
+        nbgrader's autograde, its execution replaced by that notebook: the gradebook gets
+        the scores and comments, autograded/ the notebook, as autograde() gives them."""
+        self._autograde(student, _make_replay_execute(), notebook)
+
+    def _autograde(self, student, executor_class, argument):
+        """nbgrader's Autograde of student with its Execute step an executor_class(argument)
+        (a preprocessor keeping what it did in .result); returns the executor."""
+        from nbgrader.converters import Autograde
+        from nbgrader.preprocessors import Execute
+        from nbgrader.utils import capture_log, temp_attrs
+
         api = self._api()
-        executor = _make_sandbox_execute()(options, parent=api)
+        executor = executor_class(argument, parent=api)
         with temp_attrs(api.coursedir, assignment_id=ASSIGNMENT, student_id=student):
             app = Autograde(coursedir=api.coursedir, parent=api)
             app.force = True
@@ -323,7 +362,7 @@ class Course:
         if executor.result is None or not outcome["success"]:
             raise NbgraderError(f"nbgrader autograde failed for {student}: "
                                 + (outcome.get("error") or outcome.get("log") or "")[-3000:])
-        return executor.result
+        return executor
 
     def autograde_plain(self, student=None):
         """Plain `nbgrader autograde` (every student, or one): it runs the notebooks in an
@@ -357,6 +396,26 @@ class Course:
         for path in (self.autograded_path(student), self.feedback_path(student)):
             if path.exists():
                 path.unlink()
+
+    def remove_students(self):
+        """Deletes every student and their submissions from the gradebook (the assignment stays)."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gradebook:
+            for student in [student.id for student in gradebook.students]:
+                gradebook.remove_student(student)
+
+    def has_teacher_marks(self, student):
+        """Whether the teacher scored or commented a cell of student's submission (formgrader)."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(self.db_url) as gradebook:
+            try:
+                notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+            except MissingEntry:
+                return False
+            return any(grade.manual_score is not None for grade in notebook.grades) or \
+                any(comment.manual_comment for comment in notebook.comments)
 
     def feedback(self, student):
         """nbgrader's feedback page of student's autograded notebook; None without one."""

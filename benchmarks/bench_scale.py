@@ -3,6 +3,7 @@ sequential nbgrader autograde, and the hostile submissions it is given.
 
     .venv/bin/python benchmarks/bench_scale.py                 # 20 submissions, os.cpu_count() workers
     .venv/bin/python benchmarks/bench_scale.py --submissions 8 --skip-baseline
+    .venv/bin/python benchmarks/bench_scale.py --submissions 12 --distributed --skip-baseline --skip-hostile
 
 1. N full submissions (the whole notebook, training cells included: the examples of
    autograder/examples.py, the untouched release, then copies of the reference solution),
@@ -18,6 +19,11 @@ sequential nbgrader autograde, and the hostile submissions it is given.
    training cells removed, through `grade` (never through plain nbgrader: no limits there).
    Caught = the score loses points exactly in the cells the case expects.
    --submissions 0 runs only this part.
+
+5. --distributed: the same N through `grade --scheduler` on a Dask LocalCluster (worker
+   processes, one thread each) of 1 and 2 workers against the local pool of 1 and 2 worker
+   processes: submissions per minute, the overhead per submission of Dask against the pool
+   (wall time), and the parallel efficiency of 2 workers (rate with 2 / twice the rate with 1).
 
 Peak memory: the largest total RSS of this process's descendants, sampled every 0.5 s,
 and getrusage(RUSAGE_CHILDREN).ru_maxrss (the largest single process).
@@ -43,6 +49,9 @@ from autograder.nbgrader_adapter import Course
 from autograder.parts import TEST_CELLS
 
 TRAINING = ("run(", "plot_", "path_optimizers", "best =")
+# seconds per step of a submission: in the worker (sandbox, nbgrader, feedback page), then in
+# the coordinating process (the gradebook)
+PHASES = ("sandbox_start", "student_cells", "checks", "autograde", "feedback", "gradebook")
 
 
 class PeakRss:
@@ -138,12 +147,44 @@ def per_minute(count, seconds):
     return 60.0 * count / seconds if seconds else float("nan")
 
 
+def distributed(folder, archive, count):
+    """Lines of the summary: the local pool against a Dask LocalCluster, 1 and 2 workers."""
+    from distributed import LocalCluster
+
+    rates, lines = {}, []
+    for workers in (1, 2):
+        for path in ("pool", "dask"):
+            course = folder / f"course_{path}{workers}"
+            if path == "pool":
+                seconds, _, manifest = run_grade(archive, course, ["--workers", str(workers)],
+                                                 folder / f"{path}{workers}.log")
+            else:
+                with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+                    seconds, _, manifest = run_grade(archive, course, ["--scheduler", cluster.scheduler_address],
+                                                     folder / f"{path}{workers}.log")
+            gradebook = sum(e["result"].get("timings", {}).get("gradebook", 0.0) for e in manifest.values()) / count
+            rates[path, workers] = per_minute(count, seconds)
+            lines.append(f"  {path} {workers} worker(s)  {seconds:6.0f} s  {rates[path, workers]:6.2f} /min  "
+                         f"({seconds / count:.1f} s per submission; gradebook in the coordinator {gradebook:.2f} s)")
+            print(lines[-1], flush=True)
+    for workers in (1, 2):
+        pool, dask = 60 / rates["pool", workers], 60 / rates["dask", workers]
+        lines.append(f"  Dask overhead, {workers} worker(s): {dask - pool:+.2f} s per submission "
+                     f"({dask / pool - 1:+.1%} against the local pool)")
+    for path in ("pool", "dask"):
+        lines.append(f"  parallel efficiency of 2 workers, {path}: {rates[path, 2] / (2 * rates[path, 1]):.0%}")
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--submissions", type=int, default=20, help="0: only the hostile cases")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--skip-baseline", action="store_true", help="do not run plain nbgrader")
     parser.add_argument("--skip-hostile", action="store_true")
+    parser.add_argument("--distributed", action="store_true",
+                        help="also grade through Dask (LocalCluster) and the local pool, 1 and 2 workers")
     parser.add_argument("--keep", type=Path, default=None, help="keep the courses in this folder")
     args = parser.parse_args()
 
@@ -162,7 +203,7 @@ def main():
         results = [entry["result"] for entry in manifest.values()]
         busy = sum(r["seconds"] for r in results)
         phases = {phase: sum(r.get("timings", {}).get(phase, 0.0) for r in results) / count
-                  for phase in ("sandbox_start", "student_cells", "checks", "gradebook", "feedback")}
+                  for phase in PHASES}
         print(f"  {grade_s:.0f} s wall, {per_minute(count, grade_s):.2f} submissions/min; worker time "
               f"{busy / count:.1f} s per submission (" + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items())
               + f"); parallel efficiency {busy / grade_s / args.workers:.0%}", flush=True)
@@ -185,6 +226,10 @@ def main():
                 f"grade / plain autograde+feedback  {(plain_s + feedback_s) / grade_s:.2f}x",
                 f"  scores per cell equal to plain nbgrader's for {count - len(differ)} of {count} submissions"
                 + (f" (differ: {', '.join(differ)})" if differ else "")]
+
+        if args.distributed:
+            print("local pool against Dask LocalCluster, 1 and 2 workers ...", flush=True)
+            summary += distributed(folder, archive, count)
 
     hostile = {} if args.skip_hostile else hostile_cases()
     if hostile:
