@@ -36,6 +36,15 @@ EQUIVALENT_ROW = re.compile(r"^\|\s*`([\w.]+__mutmut_\d+)`\s*\|")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
 
+def loaded_as():
+    """{mutant-name prefix mutmut derives from a file's path: the module name the tests load the
+    file under}. The visible tests are loaded from their file by autograder.course.load_module
+    under another name; mutmut knows a function's mutants by its module's __name__."""
+    from autograder.course import SOURCE_DIR, load_module
+    return {".".join(path.relative_to(ROOT).with_suffix("").parts) + ".": load_module(path.name).__name__ + "."
+            for path in SOURCE_DIR.glob("public_tests.py")}
+
+
 @dataclass
 class ModuleScore:
     """The sampled mutants of one source file and what became of them."""
@@ -71,14 +80,21 @@ def make_mutants():
     copy_src_dir()
     copy_also_copy_files()
     create_mutants(max(1, min(4, len(list(walk_mutatable_files())))))
-    names = {}
+    names, renamed = {}, loaded_as()
     for path in walk_mutatable_files():
         data = SourceFileMutationData(path=path)
         data.load()
+        data.exit_code_by_key = {_renamed(name, renamed): code for name, code in data.exit_code_by_key.items()}
+        data.save()
         names[str(path)] = sorted(data.exit_code_by_key, key=_natural)
     if not any(names.values()):
         sys.exit(f"no mutants were made: check only_mutate in [tool.mutmut] of {ROOT / 'pyproject.toml'}")
     return names
+
+
+def _renamed(name, renamed):
+    prefix = next((p for p in renamed if name.startswith(p)), None)
+    return renamed[prefix] + name[len(prefix):] if prefix else name
 
 
 def _natural(name):

@@ -127,9 +127,7 @@ def test_grades_csv_has_one_column_per_cell_and_the_documented_ones(graded, tmp_
     assert header == ["student", *TEST_CELLS, "total", "mistakes", "limits", "sandbox", "source", "reasons"]
 
 
-def test_a_pair_of_mistakes_counts_under_its_first_part_and_an_unknown_id_apart():
-    pair = "adam_folded_step+adam_no_bias_correction"
-    results = {"ann": SubmissionResult("ann", scores=dict(TEST_CELLS), mistakes={"test_adam": pair}),
-               "ben": SubmissionResult("ben", scores=dict(TEST_CELLS), mistakes={"test_adam": pair}),
-               "cat": SubmissionResult("cat", scores=dict(TEST_CELLS), mistakes={"test_affine": "no_longer_listed"})}
-    assert mistake_counts(results) == {"test_adam": {pair: ["ann", "ben"]}, "": {"no_longer_listed": ["cat"]}}
+def test_a_mistake_no_longer_in_the_catalogue_is_counted_apart():
+    results = {"ann": SubmissionResult("ann", scores=dict(TEST_CELLS), mistakes={"test_affine": "no_longer_listed"}),
+               "ben": SubmissionResult("ben", scores=dict(TEST_CELLS), mistakes={"test_adam": MISTAKE.id})}
+    assert mistake_counts(results) == {MISTAKE.part: {MISTAKE.id: ["ben"]}, "": {"no_longer_listed": ["ann"]}}
