@@ -1,7 +1,7 @@
 """The verifier's check runner and the report's totals on one real submission, graded in a real
 sandbox: a change of how a check's outcome becomes points (a published variant's share, a named
 mistake, the hint of a cell that failed to define its name) or of how the report adds the points
-up fails here. `make mutation` runs this file (marker grading_core) with the fast tests.
+up fails here.
 
 The submission: the course's solution with
 * AdaBelief written as a published variant (its part earns Part.variant_credit of its points),
@@ -22,7 +22,7 @@ from autograder.result import SubmissionResult
 from autograder.verify import verify_notebook
 from test_verify import write
 
-pytestmark = [pytest.mark.slow, pytest.mark.grading_core]
+pytestmark = pytest.mark.slow
 
 VARIANT = next(e for e in catalogue.entries("test_adabelief", kind="variant"))
 MISTAKE = catalogue.get("momentum_sign_error")
