@@ -1,0 +1,22 @@
+"""What a failing check tells the student when two catalogued edits are made at once: the message
+names both (a change that drops or garbles one of the titles fails here). Direct checks, in this
+process: `make mutation` runs this file."""
+import numpy as np
+import pytest
+
+from autograder import catalogue, checks
+from autograder.parts import PARTS
+
+PAIRS = [("adam_folded_step", "adam_fixed_epsilon_1e7"), ("adam_no_bias_correction", "adam_fixed_epsilon_1e7")]
+
+
+@pytest.mark.parametrize("first, second", PAIRS)
+def test_two_edits_at_once_are_named_with_both_titles(first, second):
+    pair = catalogue.combined(catalogue.get(first), catalogue.get(second))
+    with pytest.raises(checks.CheckFailure) as caught, np.errstate(all="ignore"):
+        checks.check_part(pair.namespace(), PARTS[pair.part])
+    message = str(caught.value)
+    assert caught.value.mistake == f"{first}+{second}"
+    assert "同时有两处" in message
+    for entry_id in (first, second):
+        assert catalogue.get(entry_id).title in message, entry_id
