@@ -20,3 +20,19 @@ def test_two_edits_at_once_are_named_with_both_titles(first, second):
     assert "同时有两处" in message
     for entry_id in (first, second):
         assert catalogue.get(entry_id).title in message, entry_id
+
+
+@pytest.mark.parametrize("grade_id, key", [("test_adam", "b2"), ("test_momentum", "W1")])
+def test_a_nan_in_an_updated_parameter_is_named_by_its_key(grade_id, key):
+    part = PARTS[grade_id]
+    ns = catalogue.namespace()
+    exec(f"class Spoiled({part.name}):\n"
+         f"    def update(self, params, grads):\n"
+         f"        super().update(params, grads)\n"
+         f"        params[{key!r}].flat[-1] = np.nan\n", ns)
+    ns[part.name] = ns["Spoiled"]
+    with pytest.raises(checks.CheckFailure) as caught, np.errstate(all="ignore"):
+        checks.check_part(ns, part)
+    message = str(caught.value)
+    assert message.startswith(f"{part.name}.update 之后的 params['{key}'] 中出现 NaN 或 inf"), message
+    assert "log(0)" in message and caught.value.mistake is None
