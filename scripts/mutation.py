@@ -31,7 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT_LIST = ROOT / "docs" / "mutation.md"
-# a row of the equivalent mutants' table in docs/mutation.md: | `mutant name` | why |
+# a row of the table under this heading of docs/mutation.md: | `mutant name` | why |
+EQUIVALENT_HEADING = "## Equivalent mutants"
 EQUIVALENT_ROW = re.compile(r"^\|\s*`([\w.]+__mutmut_\d+)`\s*\|")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
@@ -64,7 +65,8 @@ class ModuleScore:
 def equivalent_mutants():
     """Names of the mutants docs/mutation.md lists as equivalent."""
     text = EQUIVALENT_LIST.read_text(encoding="utf-8") if EQUIVALENT_LIST.exists() else ""
-    return {m.group(1) for line in text.splitlines() if (m := EQUIVALENT_ROW.match(line))}
+    section = text.partition(EQUIVALENT_HEADING)[2].partition("\n## ")[0]
+    return {m.group(1) for line in section.splitlines() if (m := EQUIVALENT_ROW.match(line))}
 
 
 def make_mutants():
