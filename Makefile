@@ -24,7 +24,7 @@ help:
 	@echo "make lab        open JupyterLab on the course"
 	@echo "make hub        (as root) the course on a JupyterHub of its own on 127.0.0.1: prints the login URL and accounts"
 	@echo "make student-kit  the zip students get: release notebook, helpers, figures, data, README, requirements"
-	@echo "make mutation   mutation testing of the grading core: a seeded sample of mutants, the score per module (about an hour)"
+	@echo "make mutation   mutation testing of the grading core: a seeded sample of mutants, the score per module (an hour or more)"
 	@echo "make challenge  train the course's configuration of the optional challenge (test error <= 1.5 %)"
 
 venv: $(STAMP)

@@ -36,3 +36,16 @@ def test_a_nan_in_an_updated_parameter_is_named_by_its_key(grade_id, key):
     message = str(caught.value)
     assert message.startswith(f"{part.name}.update 之后的 params['{key}'] 中出现 NaN 或 inf"), message
     assert "log(0)" in message and caught.value.mistake is None
+
+
+def test_a_visible_test_tells_a_student_who_returns_a_list_to_return_an_array():
+    from autograder import reference
+    from autograder.course import load_module
+
+    class ListRelu(reference.LeakyRelu):
+        def forward(self, x):
+            return super().forward(x).tolist()
+
+    with pytest.raises(AssertionError) as caught:
+        load_module("public_tests.py").test_leaky_relu(ListRelu)
+    assert str(caught.value).startswith("forward(x) 的输出 应是 numpy 数组，得到 list"), str(caught.value)
