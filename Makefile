@@ -8,7 +8,7 @@ export MPLBACKEND := Agg
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 
-.PHONY: help venv test test-fast demo grade export similarity compare release figures bench reproduce lab lock clean student-kit challenge hub
+.PHONY: help venv test test-fast demo grade export similarity compare release figures bench reproduce lab lock clean student-kit challenge hub mutation
 
 help:
 	@echo "make demo       release, autograde the example submissions, feedback, grades.csv, score table"
@@ -24,6 +24,7 @@ help:
 	@echo "make lab        open JupyterLab on the course"
 	@echo "make hub        (as root) the course on a JupyterHub of its own on 127.0.0.1: prints the login URL and accounts"
 	@echo "make student-kit  the zip students get: release notebook, helpers, figures, data, README, requirements"
+	@echo "make mutation   mutation testing of the grading core: a seeded sample of mutants, the score per module (an hour or more)"
 	@echo "make challenge  train the course's configuration of the optional challenge (test error <= 1.5 %)"
 
 venv: $(STAMP)
@@ -80,6 +81,15 @@ student-kit: $(STAMP)
 
 challenge: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(PY) -m autograder.experiments --challenge --out results/challenge
+
+# make mutation [MUTANTS=240] [SEED=22]   (not part of make test; docs/mutation.md)
+MUTATION_STAMP := $(VENV)/.mutation-installed
+$(MUTATION_STAMP): requirements-mutation.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-mutation.txt
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	$(PY) scripts/mutation.py --sample $(or $(MUTANTS),240) --seed $(or $(SEED),22)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab
