@@ -104,9 +104,9 @@ def task_of(course, submission, limits):
 
 def record_graded(course, graded, hand_points):
     """Writes graded (a GradedSubmission) into the course: the gradebook and autograded/
-    (nbgrader's autograde with the worker's notebook), the feedback page with its note
-    (made here again when the teacher has scored or commented the submission in formgrader:
-    the worker's page cannot show that), the log of a failure. Returns the SubmissionResult."""
+    (nbgrader's autograde with the worker's notebook), the worker's feedback page with its
+    note (refresh_feedback makes it again when the gradebook holds what the worker's page
+    cannot show), the log of a failure. Returns the SubmissionResult."""
     from autograder import report
 
     result = graded.result
@@ -130,18 +130,41 @@ def record_graded(course, graded, hand_points):
     page.parent.mkdir(parents=True, exist_ok=True)
     if graded.feedback_page is None:
         page.unlink(missing_ok=True)
-    elif course.has_teacher_marks(result.student):
-        try:
-            _make_offline(course.feedback(result.student), course.root / "release" / ASSIGNMENT)
-        except Exception as e:
-            result.notes.append(f"完整的反馈页面无法生成（{type(e).__name__}，评分日志：{_log_error(course, result.student)}），"
-                                f"这里只有评分结果")
-            page.unlink(missing_ok=True)
     else:
         page.write_text(graded.feedback_page, encoding="utf-8")
     report.add_feedback_note(page, result, hand_points)
     result.feedback = str(page.relative_to(course.root))
     return result
+
+
+def refresh_feedback(course, manifest, results, hand_points):
+    """Makes again, from the gradebook, the feedback page of each student of results ({student:
+    SubmissionResult}) whose page no longer shows what the gradebook holds besides the
+    autograded scores: the teacher's scores and comments of formgrader, the late penalty
+    (Course.page_facts; a worker's page shows none: UNMARKED). The facts a page shows are kept
+    in the manifest, so an unchanged page is not made again. Returns the students whose page
+    was made again."""
+    from autograder import report
+    from autograder.nbgrader_adapter import UNMARKED
+
+    facts = course.page_facts(list(results))
+    made = []
+    for student, shown in facts.items():
+        entry = manifest.students.get(student)
+        if entry is None or entry.get("page", UNMARKED) == shown or not course.autograded_path(student).exists():
+            continue
+        try:
+            _make_offline(course.feedback(student), course.root / "release" / ASSIGNMENT)
+        except Exception:
+            print(f"warning: the feedback page of {student} could not be made again from the gradebook "
+                  f"(log: {_log_error(course, student)}); it stays as it was", file=sys.stderr)
+            continue
+        report.add_feedback_note(course.feedback_path(student), results[student], hand_points)
+        entry["page"] = shown
+        made.append(student)
+    if made:
+        manifest.save()
+    return made
 
 
 def record_ungraded(course, result, started=None):

@@ -40,7 +40,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.batch import STATE_DIR, MANIFEST, LocalPool, Manifest, grade_batch, record_ungraded
+from autograder.batch import STATE_DIR, MANIFEST, LocalPool, Manifest, grade_batch, record_ungraded, refresh_feedback
 from autograder.course import ASSIGNMENT
 from autograder import course_policy
 from autograder.course_policy import PolicyError
@@ -233,6 +233,11 @@ def finish(course_dir, submissions, manifest, start, graded):
         results[student] = manifest.result(student) if student in manifest.students else \
             SubmissionResult(student, notes=["没有评分结果"])
     results = course_policy.apply(course_dir, submissions, results)  # deadline, penalties (course_policy.toml)
+    hand_points = sum(hand_graded(course_dir).values())
+    remade = refresh_feedback(Course(course_dir), manifest, results, hand_points)
+    if remade:
+        print(f"{len(remade)} feedback page(s) made again from the gradebook (the teacher's scores or comments, "
+              f"or a late penalty, changed)")
     report.write_grades_csv(results, course_dir / "grades.csv")
     report.write_report(results, course_dir / "report.html", course_dir / "report.png", course=course_dir,
                         hand_graded=hand_graded(course_dir))

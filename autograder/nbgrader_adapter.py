@@ -193,6 +193,15 @@ def tree_digest(paths):
     return digest.hexdigest()
 
 
+def _page_digest(scores, comments, penalty):
+    """A short digest of the gradebook's facts a feedback page shows (Course.page_facts)."""
+    import hashlib
+    return hashlib.sha256(json.dumps([scores, comments, penalty], ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+UNMARKED = _page_digest([], [], 0.0)   # no teacher's score or comment, no late penalty
+
+
 class Course:
     """A course directory: root/nbgrader_config.py, root/source/mlp_optimizers/, root/data/mnist."""
 
@@ -405,17 +414,25 @@ class Course:
             for student in [student.id for student in gradebook.students]:
                 gradebook.remove_student(student)
 
-    def has_teacher_marks(self, student):
-        """Whether the teacher scored or commented a cell of student's submission (formgrader)."""
+    def page_facts(self, students):
+        """{student: digest} of what a feedback page shows from the gradebook besides the
+        autograded scores: the teacher's scores and comments (formgrader) and the late penalty.
+        Students without a submission in the gradebook are left out. A page made by a worker
+        shows none of them: UNMARKED."""
         from nbgrader.api import Gradebook, MissingEntry
 
+        facts = {}
         with Gradebook(self.db_url) as gradebook:
-            try:
-                notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-            except MissingEntry:
-                return False
-            return any(grade.manual_score is not None for grade in notebook.grades) or \
-                any(comment.manual_comment for comment in notebook.comments)
+            for student in students:
+                try:
+                    notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+                except MissingEntry:
+                    continue
+                facts[student] = _page_digest(
+                    sorted((g.name, float(g.manual_score)) for g in notebook.grades if g.manual_score is not None),
+                    sorted((c.name, c.manual_comment) for c in notebook.comments if c.manual_comment),
+                    float(notebook.late_submission_penalty or 0.0))
+        return facts
 
     def feedback(self, student):
         """nbgrader's feedback page of student's autograded notebook; None without one."""

@@ -69,7 +69,9 @@ class Assignment:
         with tempfile.TemporaryDirectory(prefix="assignment-") as scratch:
             template = Path(scratch) / TEMPLATE_GRADEBOOK
             shutil.copyfile(course.root / "gradebook.db", template)
-            Course(scratch).remove_students()
+            template_course = Course(scratch)
+            template_course.remove_students()
+            template_course.record_lateness(None, {})   # no due date: the worker's page shows no penalty
             with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
                 for name in MATERIAL:
                     tar.add(course.root / name, arcname=name,
@@ -207,8 +209,8 @@ def _grade_task(task, assignment, root):
     step = time.monotonic()
     result = SubmissionResult(
         task.student, scores=dict(verified.scores), messages=dict(verified.messages),
-        mistakes=dict(verified.mistakes), limits=list(verified.limits), sandbox=verified.sandbox,
-        source=task.source, timings=dict(verified.timings),
+        mistakes=dict(verified.mistakes), relations=dict(verified.relations), limits=list(verified.limits),
+        sandbox=verified.sandbox, source=task.source, timings=dict(verified.timings),
         notes=[*notes, verified.reason] if verified.reason and not verified.limits else notes)  # e.g. not a notebook
     result.timings["autograde"] = round(step - started - verified.seconds, 3)
     autograded = course.autograded_path(task.student)

@@ -2,7 +2,8 @@
 real sandboxes, real notebooks.
 
 Run 1 grades four students with the reference solution; the teacher then grades Li_Wei's
-written answers by hand. Run 2 brings, besides Li Wei's unchanged notebook:
+written answers by hand (run 2 then makes Li Wei's feedback page again: it shows the teacher's
+scores and comments). Run 2 brings, besides Li Wei's unchanged notebook:
   - newcomers whose raw ids clean to Li Wei's id ('Li_Wei', and the case-only 'li_wei',
     whose notebook nbgrader cannot autograde): they must not take Li Wei's id, hand grades
     or feedback page;
@@ -157,8 +158,10 @@ def semester(tmp_path_factory):
               f"heidi_1003_{NOTEBOOK}": lone_surrogate()}
     archive = zip_of(folder / "run2.zip", second)
     run2 = run_grade(archive, course, *OPTIONS)
-    after = {"grades": read_grades(course), "gradebook": gradebook_view(course), "exported": exported(course)}
+    after = {"grades": read_grades(course), "gradebook": gradebook_view(course), "exported": exported(course),
+             "page": feedback(course, "Li_Wei")}
     run3 = run_grade(archive, course, *OPTIONS)
+    after["page_after_run3"] = feedback(course, "Li_Wei")
     return {"course": course, "run1": run1, "run2": run2, "run3": run3, "before": before, "after": after,
             "hand": sum(points.values())}
 
@@ -173,7 +176,15 @@ def test_an_id_stays_with_its_owner_and_newcomers_get_their_own(semester):
     auto, hand, comments = after["gradebook"]["Li_Wei"]
     assert (auto, hand) == (100.0, semester["hand"])
     assert comments and set(comments) == {"comment for Li_Wei"}       # the teacher's comments, all still there
-    assert feedback(course, "Li_Wei") == before["page"]
+    # Li Wei's page, made again from the gradebook once the teacher had graded: the teacher's
+    # scores and comment, counted in its total; made once, not again on the next run
+    hand = semester["hand"]
+    page = after["page"]
+    assert page != before["page"] and "comment for Li_Wei" in page and "comment for Li_Wei" not in before["page"]
+    assert f"(Score: {100 + hand:.1f} / 112.0)" in page and "(Score: 100.0 / 100.0)" in before["page"]
+    assert "总分：100 / 100" in page
+    assert after["page_after_run3"] == page
+    assert "1 feedback page(s) made again" in semester["run2"].stdout and "made again" not in semester["run3"].stdout
     assert float(after["grades"]["Li_Wei"]["total"]) == 100
     # the newcomers: their own rows, nothing of Li Wei's, and a note that says why
     for student in newcomers:
