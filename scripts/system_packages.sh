@@ -13,7 +13,7 @@
 #                                       and, as root, the hub's pinned software in /opt/mlp-course-hub;
 #                                     libnss-wrapper: the Kubernetes image's uid names, tried here;
 #                                     slurmctld, slurmd, slurm-client, munge: a single-node SLURM
-#                                       cluster for grading through dask-jobqueue (tests/slurm_cluster.py)
+#                                       cluster for grading through dask-jobqueue (tests/test_dask_slurm.py)
 #
 # Exit status: 1 when a package `demo` needs is missing and cannot be installed, else 0.
 set -u
