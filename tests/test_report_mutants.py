@@ -42,7 +42,8 @@ def test_grades_csv_holds_each_cells_points_and_the_sum(tmp_path):
         header = next(csv.reader(f))
     with open(tmp_path / "grades.csv", newline="", encoding="utf-8") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
-    assert header == ["student", *TEST_CELLS, "total", "mistakes", "limits", "sandbox", "source", "reasons"]
+    assert header == ["student", *TEST_CELLS, "total", "mistakes", "limits", "sandbox", "source", "reasons",
+                      "submitted", "due", "late_hours", "penalty_percent", "penalty", "final"]
     assert set(rows) == {"mixed", "full", "late"}
     for grade_id in TEST_CELLS:
         assert float(rows["mixed"][grade_id]) == pytest.approx(mixed_scores()[grade_id])
