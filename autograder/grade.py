@@ -219,13 +219,16 @@ def grade(args, input_path, course_dir, sandbox, cluster):
         exported = course_dir / "grades_nbgrader.csv"
         if pending or not exported.exists():
             course.export(exported.name)
-        return finish(course_dir, submissions, manifest, start, graded)
+        return finish(course_dir, submissions, manifest, start, graded, only)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         lock.close()
 
 
-def finish(course_dir, submissions, manifest, start, graded):
+def finish(course_dir, submissions, manifest, start, graded, only=None):
+    """Writes grades.csv and the report from the manifest, applies the course policy and makes
+    again the feedback pages that no longer show what the gradebook holds (only those of the
+    students of `only` when it is given: nobody else's page changes)."""
     from autograder import report
 
     results = {}
@@ -234,7 +237,8 @@ def finish(course_dir, submissions, manifest, start, graded):
             SubmissionResult(student, notes=["没有评分结果"])
     results = course_policy.apply(course_dir, submissions, results)  # deadline, penalties (course_policy.toml)
     hand_points = sum(hand_graded(course_dir).values())
-    remade = refresh_feedback(Course(course_dir), manifest, results, hand_points)
+    remade = refresh_feedback(Course(course_dir), manifest,
+                              {s: r for s, r in results.items() if only is None or s in only}, hand_points)
     if remade:
         print(f"{len(remade)} feedback page(s) made again from the gradebook (the teacher's scores or comments, "
               f"or a late penalty, changed)")
