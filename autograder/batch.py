@@ -132,6 +132,7 @@ def record_graded(course, graded, hand_points):
         page.unlink(missing_ok=True)
     else:
         page.write_text(graded.feedback_page, encoding="utf-8")
+        course.copy_feedback_files(result.student)
     report.add_feedback_note(page, result, hand_points)
     result.feedback = str(page.relative_to(course.root))
     return result

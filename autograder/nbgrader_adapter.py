@@ -231,6 +231,16 @@ class Course:
     def feedback_path(self, student):
         return self.root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
 
+    def copy_feedback_files(self, student):
+        """The files beside student's autograded notebook (nbgrader's timestamp.txt and
+        submission_secret.txt, which release_feedback needs) into the feedback folder, as
+        nbgrader's generate_feedback copies them; regular files only, never through a link."""
+        source, target = self.autograded_path(student).parent, self.feedback_path(student).parent
+        target.mkdir(parents=True, exist_ok=True)
+        for path in source.iterdir() if source.is_dir() else ():
+            if path.suffix != ".ipynb" and path.is_file() and not path.is_symlink():
+                shutil.copyfile(path, target / path.name)
+
     # --- setting up ---------------------------------------------------------------------
 
     def prepare(self, release=True):
