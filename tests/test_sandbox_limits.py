@@ -263,3 +263,21 @@ def test_a_failed_start_does_not_block_the_next_sandbox(monkeypatch, failure):
         assert "bwrap failed to start" in refused.value.reason
     with Sandbox() as sandbox:  # the same process, bwrap working again
         assert sandbox.kind == "bwrap" and sandbox.run_cell("x = 1", 30) == (None, False)
+
+
+def test_a_grader_under_lower_limits_still_starts_sandboxes():
+    """A grader started under `ulimit -t 120 -n 200` (a SLURM job, a shell's limits): the
+    sandbox keeps those lower hard limits instead of failing to raise them."""
+    grader = subprocess.run([sys.executable, "-c", """
+import resource
+resource.setrlimit(resource.RLIMIT_CPU, (120, 120))
+resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+from autograder.sandbox.proxy import Sandbox
+with Sandbox(mode="bwrap", memory_mb=600, cpu_seconds=300) as sandbox:
+    assert sandbox.run_cell("import resource\\nlimits = [resource.getrlimit(resource.RLIMIT_CPU)[1], "
+                            "resource.getrlimit(resource.RLIMIT_NOFILE)[1]]", 30) == (None, False)
+    remote = sandbox.remote()
+    print(remote.fetch(remote.lookup("limits")))
+"""], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert grader.returncode == 0, grader.stderr[-2000:]
+    assert grader.stdout.split() == ["[120,", "200]"]

@@ -21,7 +21,8 @@ Memory is a budget for the sandbox as a whole (memory_mb), enforced in one of tw
   the budget. (The weak sandbox cannot bound its processes: there the budget only holds
   per process.)
 
-Also per process: CPU seconds (RLIMIT_CPU), file size, open files, no core dumps, and
+Also per process: CPU seconds (RLIMIT_CPU), file size, open files, no core dumps (never above
+the hard limits the grader itself runs under: an unprivileged process cannot raise them), and
 SIGKILL when the grader dies (PR_SET_PDEATHSIG).
 """
 import ctypes
@@ -38,6 +39,18 @@ log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_OPEN_FILES = 256
+
+
+def _lower(kind, soft, hard):
+    """Sets the limit kind (resource.RLIMIT_*) to (soft, hard), never above the hard limit
+    this process already has: the grader may itself run under a lower one (a SLURM job's CPU
+    time, ``ulimit -t`` or ``-n`` of the shell that started it), and an unprivileged process
+    cannot raise a hard limit, so asking for more would stop every sandbox from starting."""
+    current = resource.getrlimit(kind)[1]
+    if current != resource.RLIM_INFINITY:
+        hard = min(hard, current)
+        soft = min(soft, hard)
+    resource.setrlimit(kind, (soft, hard))
 MAX_TASKS = 64         # processes and threads of one sandbox (with a memory cgroup)
 FEW_TASKS = 3          # ... without one: bwrap's init, the server and one more
 CGROUP_PREFIX = "autograder-sandbox-"
@@ -256,11 +269,11 @@ class Limits:
                 pass
             if cgroup is not None:
                 cgroup.join()
-            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
-            resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            _lower(resource.RLIMIT_AS, address_space, address_space)
+            _lower(resource.RLIMIT_CPU, cpu, cpu + 5)
+            _lower(resource.RLIMIT_FSIZE, MAX_FILE_BYTES, MAX_FILE_BYTES)
+            _lower(resource.RLIMIT_NOFILE, MAX_OPEN_FILES, MAX_OPEN_FILES)
+            _lower(resource.RLIMIT_CORE, 0, 0)
         return apply
 
     def oom_killed(self):
