@@ -18,13 +18,10 @@ nothing running and a re-run proceeds. A submission may take limits.wall_time + 
 seconds; past that it gets 0 with the reason (the local pool's workers are stopped and the
 others in flight are graded again).
 
-The manifest (grade_manifest.json in the course) holds, per student, the sha256 of the
-graded file, the fingerprint of what a grade depends on (the assignment's source, the
-grading code and the limits), and the SubmissionResult; it is written after every result,
+The coordinator records each result in the manifest (autograder/manifest.py) as it arrives,
 so a re-run grades only new or changed submissions.
 """
 import ctypes
-import json
 import os
 import signal
 import sys
@@ -32,14 +29,11 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
-from pathlib import Path
 
 from autograder.course import ASSIGNMENT
 from autograder.result import SubmissionResult
 from autograder.task import GradingTask, grade_task, log_path
 
-MANIFEST = "grade_manifest.json"
-MANIFEST_VERSION = 2
 STATE_DIR = ".grade"   # inside the course: logs, lock, scratch
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -47,44 +41,6 @@ BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 class WorkerLost(Exception):
     """The worker grading a task died or could not run it (the machine's problem, never a
     submission's: student code runs only in the sandbox)."""
-
-
-class Manifest:
-    """grade_manifest.json: {'version', 'students': {student: {'sha256', 'fingerprint',
-    'code', 'result'}}}, written atomically after each graded submission."""
-
-    def __init__(self, path, code=""):
-        self.path = Path(path)
-        self.code = code
-        self.students = {}
-        if self.path.exists():
-            try:
-                data = json.loads(self.path.read_text())
-                if data.get("version") == MANIFEST_VERSION:
-                    self.students = data.get("students", {})
-            except (ValueError, OSError):
-                print(f"warning: {self.path} is unreadable; every submission is graded again")
-
-    def is_current(self, submission, fingerprint):
-        entry = self.students.get(submission.student)
-        # a submission without a score (sandbox unavailable, grading error) is retried
-        return bool(entry and entry.get("sha256") == submission.sha256
-                    and entry.get("fingerprint") == fingerprint
-                    and (entry.get("result") or {}).get("scores") is not None)
-
-    def record(self, submission, fingerprint, result):
-        self.students[submission.student] = {"sha256": submission.sha256, "fingerprint": fingerprint,
-                                             "code": self.code, "result": result.to_json()}
-        self.save()
-
-    def result(self, student):
-        return SubmissionResult.from_json(self.students[student]["result"])
-
-    def save(self):
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"version": MANIFEST_VERSION, "students": self.students},
-                                  ensure_ascii=False, indent=1, sort_keys=True))
-        os.replace(tmp, self.path)
 
 
 # --------------------------------------------------------------------------------------

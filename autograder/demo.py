@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import grade, report, similarity
-from autograder.batch import MANIFEST, Manifest
+from autograder.manifest import MANIFEST, Manifest
 from autograder.course import ASSIGNMENT, RELEASE_DIR
 from autograder.course_policy import POLICY_FILE
 from autograder.examples import all_examples

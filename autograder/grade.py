@@ -32,22 +32,20 @@ use) then holds:
 """
 import argparse
 import fcntl
-import hashlib
-import json
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-from autograder.batch import STATE_DIR, MANIFEST, LocalPool, Manifest, grade_batch, record_ungraded, refresh_feedback
+from autograder.batch import STATE_DIR, LocalPool, grade_batch, record_ungraded, refresh_feedback
 from autograder.course import ASSIGNMENT
 from autograder import course_policy
 from autograder.course_policy import PolicyError
 from autograder.intake import IntakeError, collect
-from autograder.nbgrader_adapter import Course, NbgraderError, hand_graded, tree_digest
-from autograder.parts import TEST_CELLS
-from autograder.result import SubmissionResult
+from autograder.manifest import MANIFEST, Manifest, fingerprint
+from autograder.nbgrader_adapter import Course, NbgraderError, hand_graded
+from autograder.result import SubmissionResult, is_weak
 from autograder.sandbox.limits import FEW_TASKS
 from autograder.student_ids import REGISTRY, RegistryError, StudentIds
 from autograder import task
@@ -58,15 +56,6 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 
 class GradeError(Exception):
     """A problem with the input, the course or the machine that stops the whole run."""
-
-
-def fingerprint(course, source_digest, limits, grader_time):
-    """Digest of everything a grade depends on: the assignment's source (notebook, helpers,
-    figures), the course's nbgrader_config.py, the grading code, the limits and the grader's
-    time budget. A submission recorded with another fingerprint is graded again."""
-    return hashlib.sha256(json.dumps([source_digest, tree_digest([course.root / "nbgrader_config.py"]),
-                                      code_digest(), limits.options(), grader_time],
-                                     sort_keys=True).encode()).hexdigest()[:16]
 
 
 def check_paths(input_path, course):
@@ -180,7 +169,7 @@ def grade(args, input_path, course_dir, sandbox, cluster):
         current = fingerprint(course, source_digest, limits, args.grader_time)
         only = only_students(args.only, submissions, ids) if args.only else None
         if only is None:
-            pending = [s for s in submissions.values() if args.force or not manifest.is_current(s, current)]
+            pending = manifest.pending(submissions.values(), current, args.force)
             print(f"{len(submissions)} submissions in {input_path}: {len(pending)} to grade, "
                   f"{len(submissions) - len(pending)} unchanged", flush=True)
         else:
@@ -229,7 +218,7 @@ def finish(course_dir, submissions, manifest, start, graded, only=None):
     """Writes grades.csv and the report from the manifest, applies the course policy and makes
     again the feedback pages that no longer show what the gradebook holds (only those of the
     students of `only` when it is given: nobody else's page changes)."""
-    from autograder import report
+    from autograder import report, report_page
 
     results = {}
     for student in sorted(submissions):
@@ -243,8 +232,8 @@ def finish(course_dir, submissions, manifest, start, graded, only=None):
         print(f"{len(remade)} feedback page(s) made again from the gradebook (the teacher's scores or comments, "
               f"or a late penalty, changed)")
     report.write_grades_csv(results, course_dir / "grades.csv")
-    report.write_report(results, course_dir / "report.html", course_dir / "report.png", course=course_dir,
-                        hand_graded=hand_graded(course_dir))
+    report_page.write_report(results, course_dir / "report.html", course_dir / "report.png", course=course_dir,
+                             hand_graded=hand_graded(course_dir))
     print()
     print(report.text_table(results))
     print()
@@ -259,7 +248,7 @@ def finish(course_dir, submissions, manifest, start, graded, only=None):
     ungraded = [s for s, r in results.items() if not r.graded]
     print(f"Graded {graded} of {len(submissions)} submissions in {time.monotonic() - start:.0f} s; "
           f"{len(ungraded)} without a score (graded again on the next run).")
-    if any(report.is_weak(r) for r in results.values()):
+    if any(is_weak(r) for r in results.values()):
         print(report.WEAK_WARNING, file=sys.stderr)
     for name in ("grades.csv", "grades_nbgrader.csv", "report.html", "report.png"):
         print(f"  {course_dir / name}")

@@ -15,7 +15,8 @@ from autograder import catalogue, examples, reference
 from autograder.course import ROOT
 from autograder.examples import source_notebook
 from autograder.parts import PARTS, TEST_CELLS, dependents
-from autograder.report import mistake_counts, write_grades_csv, write_report
+from autograder.report import mistake_counts, write_grades_csv
+from autograder.report_page import write_report
 from autograder.result import SubmissionResult
 from autograder.verify import verify_notebook
 

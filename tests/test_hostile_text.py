@@ -197,14 +197,14 @@ def test_the_note_escapes_and_bounds_the_text_it_shows(tmp_path):
 
 
 def test_grades_csv_and_report_take_long_text(tmp_path):
-    from autograder import report
+    from autograder import report, report_page
 
     long_note = "说明" * N
     results = {f"s{i}": SubmissionResult(f"s{i}", scores={g: 1.0 for g in TEST_CELLS},
                                          messages={"test_adam": "<b>" * N}, notes=[long_note])
                for i in range(3)}
     timed(report.write_grades_csv, results, tmp_path / "grades.csv")
-    timed(report.write_report, results, tmp_path / "report.html", tmp_path / "report.png")
+    timed(report_page.write_report, results, tmp_path / "report.html", tmp_path / "report.png")
     assert "&lt;b&gt;" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 

@@ -64,7 +64,7 @@ catalogue.ENTRIES.append(catalogue.Entry(
     "sgd_sign_error", "test_sgd", "更新的方向反了", "参数应沿梯度的反方向移动。", "用 -= 而不是 +=。",
     (("params[key] -= ", "params[key] += "),)))
 
-from autograder import checks, report, result, verify
+from autograder import checks, report, report_page, result, verify
 from autograder.examples import source_notebook
 import nbformat
 
@@ -92,7 +92,7 @@ results = {name: result.SubmissionResult(name, scores=v.scores, messages=v.messa
 report.write_grades_csv(results, folder / "grades.csv")
 with open(folder / "grades.csv", newline="", encoding="utf-8") as f:
     out["csv"] = list(csv.DictReader(f))
-out["html"] = report.write_report(results, folder / "r.html", folder / "r.png").read_text(encoding="utf-8")
+out["html"] = report_page.write_report(results, folder / "r.html", folder / "r.png").read_text(encoding="utf-8")
 out["table"] = report.text_table(results)
 out["totals"] = {name: r.total for name, r in results.items()}
 

@@ -15,7 +15,7 @@ from autograder.checks.relation_fit import Leaf, fit
 from autograder.checks.relations import Relation
 from autograder.examples import source_notebook
 from autograder.parts import PARTS, TEST_CELLS
-from autograder.report import write_report
+from autograder.report_page import write_report
 from autograder.result import SubmissionResult
 from autograder.verify import verify_notebook
 from relation_corpus.generator import namespace, variants

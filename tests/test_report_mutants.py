@@ -8,7 +8,8 @@ import pytest
 
 from autograder import catalogue
 from autograder.parts import PARTS, TEST_CELLS
-from autograder.report import mistake_counts, pass_rates, text_table, write_grades_csv, write_report
+from autograder.report import mistake_counts, pass_rates, text_table, write_grades_csv
+from autograder.report_page import write_report
 from autograder.result import SubmissionResult
 
 VARIANT = catalogue.entries("test_adabelief", kind="variant")[0]
