@@ -117,23 +117,31 @@ def _student_frames_only(error):
     return error.with_traceback(tb)
 
 
+def _run_public_check(grade_id, ns, seed):
+    """The body of every public check: check_part, its failure re-raised as described above."""
+    __tracebackhide__ = True  # noqa: F841  (read by IPython)
+    try:
+        check_part(ns, PARTS[grade_id], seed)
+        return
+    except AssertionError as failure:
+        message, mistake = str(failure), getattr(failure, "mistake", None)
+        credit = getattr(failure, "credit", 0.0)
+        relation = getattr(failure, "relation", None)
+        cause = _student_frames_only(failure.__cause__)
+    # raised outside the except clause, so the check's own traceback is not chained;
+    # the student's exception, if any, stays the cause (with the student's frames only)
+    exec(_RAISE_FAILURE, {"CheckFailure": CheckFailure, "message": message, "mistake": mistake,
+                          "credit": credit, "relation": relation, "cause": cause})
+
+
 def _public_check(part):
+    """check_<part>(ns, seed=None): made once per part, when this module is imported; what it
+    does is _run_public_check's, looked up at each call."""
     grade_id = part.grade_id
 
     def check(ns, seed=None):
         __tracebackhide__ = True  # noqa: F841  (read by IPython)
-        try:
-            check_part(ns, PARTS[grade_id], seed)
-            return
-        except AssertionError as failure:
-            message, mistake = str(failure), getattr(failure, "mistake", None)
-            credit = getattr(failure, "credit", 0.0)
-            relation = getattr(failure, "relation", None)
-            cause = _student_frames_only(failure.__cause__)
-        # raised outside the except clause, so the check's own traceback is not chained;
-        # the student's exception, if any, stays the cause (with the student's frames only)
-        exec(_RAISE_FAILURE, {"CheckFailure": CheckFailure, "message": message, "mistake": mistake,
-                              "credit": credit, "relation": relation, "cause": cause})
+        _run_public_check(grade_id, ns, seed)
 
     check.__name__ = check.__qualname__ = part.check
     check.__doc__ = (f"Hidden check of {part.name} ({grade_id}, {part.points} points): "
