@@ -121,6 +121,7 @@ def _edited(source, edits, what):
     return source
 
 
+# pragma: no mutate start (the table's builders run only when the module is imported: docs/mutation.md)
 def _mistake(id, part, title, explanation, fix, *edits, public=False):
     return Entry(id, part, title, explanation, fix, tuple(edits), valid=False, public=public)
 
@@ -140,6 +141,7 @@ def _fixed_epsilon(id, part, constant, public=True):
 
 def _alternative(id, part, title, explanation, *edits):
     return Entry(id, part, title, explanation, "", tuple(edits), valid=True, public=True)
+# pragma: no mutate end
 
 
 # --------------------------------------------------------------------------------------
@@ -184,6 +186,7 @@ _STATE_RESET = ("每次 update 都重置了状态",
                 "只在第一次 update（状态为 None）时创建状态，之后在原有的值上继续计算。")
 
 
+# pragma: no mutate start (the table's builders run only when the module is imported: docs/mutation.md)
 def _state_reset(id, part, attributes):
     """The state created anew at every update: the `if ... is None:` around it removed."""
     edits = [(f"        if self.{attributes[0]} is None:\n", "")]
@@ -194,6 +197,7 @@ def _state_reset(id, part, attributes):
 def _out_of_place(id, part, step):
     return _mistake(id, part, *_OUT_OF_PLACE, (step, step.replace("params[key] -= ", "params[key] = params[key] - (")
                                                + ")"), public=True)
+# pragma: no mutate end
 
 
 ENTRIES = [

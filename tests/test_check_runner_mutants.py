@@ -17,7 +17,7 @@ from autograder.parts import PARTS, TEST_CELLS
 from autograder.verify import verify_notebook
 from test_verify import write
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.mutation]
 
 VARIANT = next(e for e in catalogue.entries("test_adabelief", kind="variant"))
 MISTAKE = catalogue.get("momentum_sign_error")

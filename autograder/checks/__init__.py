@@ -134,6 +134,7 @@ def _run_public_check(grade_id, ns, seed):
                           "credit": credit, "relation": relation, "cause": cause})
 
 
+# pragma: no mutate start (runs only when the module is imported: docs/mutation.md)
 def _public_check(part):
     """check_<part>(ns, seed=None): made once per part, when this module is imported; what it
     does is _run_public_check's, looked up at each call."""
@@ -147,6 +148,7 @@ def _public_check(part):
     check.__doc__ = (f"Hidden check of {part.name} ({grade_id}, {part.points} points): "
                      + scenario_of(part).__doc__.strip())
     return check
+# pragma: no mutate end
 
 
 def __getattr__(name):

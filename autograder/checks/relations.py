@@ -131,6 +131,7 @@ def _optimizer_relation(part, student, seed):
 LAYERS = ("Affine1", "LeakyRelu1", "Affine2", "LeakyRelu2", "Affine3")
 
 
+# pragma: no mutate start (runs only when the module is imported: docs/mutation.md)
 def _layer_orders():
     """[(detail, Chinese description, order of layer names)]: one layer skipped, repeated
     (right after itself), or two neighbours swapped."""
@@ -145,6 +146,7 @@ def _layer_orders():
     return orders
 
 
+# pragma: no mutate end
 LAYER_ORDERS = _layer_orders()
 
 

@@ -18,6 +18,7 @@ optimizer class of a rule, which runs in this process like a catalogue entry.
 import dataclasses
 import inspect
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -142,35 +143,31 @@ class Change:
     edit: object
 
 
-def _replace(**fields):
-    return lambda rule: dataclasses.replace(rule, **fields)
+def _changed(condition, fields, rule):
+    """rule with fields replaced (a dict), when condition(rule) holds (condition None: always);
+    else None."""
+    return dataclasses.replace(rule, **fields) if condition is None or condition(rule) else None
 
 
-def _when(condition, **fields):
-    return lambda rule: dataclasses.replace(rule, **fields) if condition(rule) else None
+def _first_gain(name, rule):
+    """rule whose first moment's gain is name, when it has another; else None."""
+    return dataclasses.replace(rule, first=(rule.first[0], name)) if rule.first and rule.first[1] != name else None
 
 
-def _first_gain(name):
-    return lambda rule: (dataclasses.replace(rule, first=(rule.first[0], name))
-                         if rule.first and rule.first[1] != name else None)
+def _without_one_minus(moment, rule):
+    """rule whose moment ("first" or "second") lost its (1 - beta) gain; None without one."""
+    pair = getattr(rule, moment)
+    if not pair or not pair[1].startswith("1-"):
+        return None
+    return dataclasses.replace(rule, **{moment: (pair[0], "1")})
 
 
-def _without_one_minus(moment):
-    def edit(rule):
-        pair = getattr(rule, moment)
-        if not pair or not pair[1].startswith("1-"):
-            return None
-        return dataclasses.replace(rule, **{moment: (pair[0], "1")})
-    return edit
-
-
-def _swapped(moment):
-    def edit(rule):
-        pair = getattr(rule, moment)
-        if not pair or not pair[1].startswith("1-"):
-            return None
-        return dataclasses.replace(rule, **{moment: (pair[1], pair[0])})
-    return edit
+def _swapped(moment, rule):
+    """rule whose moment's two coefficients (beta, 1 - beta) trade places; None without them."""
+    pair = getattr(rule, moment)
+    if not pair or not pair[1].startswith("1-"):
+        return None
+    return dataclasses.replace(rule, **{moment: (pair[1], pair[0])})
 
 
 def _betas_swapped(rule):
@@ -180,56 +177,59 @@ def _betas_swapped(rule):
 
 
 CHANGES = [
-    Change("sign_flipped", "参数沿梯度的方向移动了（更新量的符号反了）：参数应减去更新量。", _replace(sign=1)),
+    Change("sign_flipped", "参数沿梯度的方向移动了（更新量的符号反了）：参数应减去更新量。",
+           partial(_changed, None, dict(sign=1))),
     Change("state_reset", "状态在每次 update 时都从 0 开始，上一步积累的值丢失了：只在第一次 update 时创建状态。",
-           _when(lambda r: bool(r.first or r.second), reset=True)),
+           partial(_changed, lambda r: bool(r.first or r.second), dict(reset=True))),
     Change("first_moment_without_one_minus_beta", "v 的梯度项少了 (1 - beta1)：v = beta1·v + (1 - beta1)·g。",
-           _without_one_minus("first")),
+           partial(_without_one_minus, "first")),
     Change("second_moment_without_one_minus_beta",
-           "梯度平方的平均少了 (1 - beta) 这个系数：新的一项要乘以 (1 - beta)。", _without_one_minus("second")),
+           "梯度平方的平均少了 (1 - beta) 这个系数：新的一项要乘以 (1 - beta)。", partial(_without_one_minus, "second")),
     Change("first_moment_coefficients_swapped", "v 的两个系数用反了：旧的 v 乘 beta1，新的 g 乘 (1 - beta1)。",
-           _swapped("first")),
+           partial(_swapped, "first")),
     Change("second_moment_coefficients_swapped",
-           "梯度平方的平均中 beta 与 1 - beta 用反了：旧的值乘 beta，新的一项乘 (1 - beta)。", _swapped("second")),
+           "梯度平方的平均中 beta 与 1 - beta 用反了：旧的值乘 beta，新的一项乘 (1 - beta)。", partial(_swapped, "second")),
     Change("second_moment_accumulated", "梯度平方被累加了，而不是指数加权平均：应为 beta·s + (1 - beta)·g²。",
-           _when(lambda r: bool(r.second) and r.second[0] != "1", second=("1", "1"))),
+           partial(_changed, lambda r: bool(r.second) and r.second[0] != "1", dict(second=("1", "1")))),
     Change("second_moment_not_accumulated", "梯度平方没有累加，只保存了本次的 g²：应把每一步的 g² 加起来。",
-           _when(lambda r: r.second == ("1", "1"), second=("0", "1"))),
+           partial(_changed, lambda r: r.second == ("1", "1"), dict(second=("0", "1")))),
     Change("betas_swapped", "beta1 与 beta2 用反了：v 和它的修正用 beta1，梯度平方的平均和它的修正用 beta2。",
            _betas_swapped),
     Change("epsilon_inside_root", "epsilon 在平方根里面：分母应为 sqrt(…) + epsilon。",
-           _when(lambda r: r.step == "adaptive", epsilon="inside")),
-    Change("no_bias_correction", "没有做偏差修正：v 和 s 要先除以 1 - beta^t。", _when(lambda r: r.correction, correction=False)),
+           partial(_changed, lambda r: r.step == "adaptive", dict(epsilon="inside"))),
+    Change("no_bias_correction", "没有做偏差修正：v 和 s 要先除以 1 - beta^t。",
+           partial(_changed, lambda r: r.correction, dict(correction=False))),
     Change("no_first_bias_correction", "v 没有做偏差修正：要先除以 1 - beta1^t。",
-           _when(lambda r: r.correction, correct_first=False)),
+           partial(_changed, lambda r: r.correction, dict(correct_first=False))),
     Change("no_second_bias_correction", "梯度平方的平均没有做偏差修正：要先除以 1 - beta2^t。",
-           _when(lambda r: r.correction, correct_second=False)),
+           partial(_changed, lambda r: r.correction, dict(correct_second=False))),
     Change("bias_correction_one_step_ahead", "偏差修正中的 t 多了 1：第一次 update 时 t 应为 1。",
-           _when(lambda r: r.correction, offset=1)),
+           partial(_changed, lambda r: r.correction, dict(offset=1))),
     Change("bias_correction_one_step_behind",
            "偏差修正中的 t 少了 1（t 在 update 结束时才加 1，或没有加 1），第一次 update 时除以了 0："
-           "在 update 开始时先 self.t += 1。", _when(lambda r: r.correction, offset=-1)),
-    Change("no_root", "分母缺少平方根：应为 sqrt(…) + epsilon。", _when(lambda r: r.step == "adaptive", root=False)),
+           "在 update 开始时先 self.t += 1。", partial(_changed, lambda r: r.correction, dict(offset=-1))),
+    Change("no_root", "分母缺少平方根：应为 sqrt(…) + epsilon。",
+           partial(_changed, lambda r: r.step == "adaptive", dict(root=False))),
     Change("learning_rate_missing", "更新中没有乘学习率：参数的每一步都差了 learning_rate 这个因子。",
            lambda r: (dataclasses.replace(r, rate="1") if r.step == "adaptive"
                       else dataclasses.replace(r, first=(r.first[0], "1")) if r.first and r.first[1] == "lr" else None)),
     Change("learning_rate_twice", "学习率乘了两次：v 里已经乘了学习率，参数更新时不要再乘。",
-           _when(lambda r: r.step == "plain", momentum_rate="lr")),
+           partial(_changed, lambda r: r.step == "plain", dict(momentum_rate="lr"))),
     Change("momentum_gain_one_minus_beta", "梯度项多乘了 (1 - beta)：课文的公式是 v = beta·v + lr·g。",
-           _first_gain("(1-beta)*lr")),
+           partial(_first_gain, "(1-beta)*lr")),
     Change("nesterov_as_momentum", "参数只减去了 v，写成了普通的 Momentum：Nesterov 的参数更新是 beta·v + lr·g。",
-           _when(lambda r: r.step == "nesterov", step="plain")),
+           partial(_changed, lambda r: r.step == "nesterov", dict(step="plain"))),
     Change("nesterov_without_gradient_term", "参数更新漏掉了梯度项：应减去 beta·v + lr·g。",
-           _when(lambda r: r.step == "nesterov", step="nesterov_no_gradient")),
+           partial(_changed, lambda r: r.step == "nesterov", dict(step="nesterov_no_gradient"))),
     Change("nesterov_book_form_with_new_v",
            "用了 p -= beta²·v + (1 + beta)·lr·g，但 v 已经更新过了：这个式子要配更新前的 v，课文的写法是 p -= beta·v + lr·g。",
-           _when(lambda r: r.step == "nesterov", step="nesterov_book")),
+           partial(_changed, lambda r: r.step == "nesterov", dict(step="nesterov_book"))),
     Change("belief_of_gradient", "s 累积的是 g²（写成了 Adam），AdaBelief 的 s 是 (g - v)² 的平均。",
-           _when(lambda r: r.belief == "new", belief="")),
+           partial(_changed, lambda r: r.belief == "new", dict(belief=""))),
     Change("belief_with_old_v", "s 中的 (g - v)² 用了更新前的 v：先更新 v，再用它更新 s。",
-           _when(lambda r: r.belief == "new", belief="old")),
+           partial(_changed, lambda r: r.belief == "new", dict(belief="old"))),
     Change("numerator_is_gradient", "参数更新的分子用了本次的梯度 g，而不是修正后的 v：应为 lr·v̂ / (sqrt(ŝ) + epsilon)。",
-           _when(lambda r: r.numerator == "v", numerator="g")),
+           partial(_changed, lambda r: r.numerator == "v", dict(numerator="g"))),
 ]
 
 
@@ -237,7 +237,7 @@ def ignored_changes(name):
     """One Change per hyper-parameter of optimizer name: its constructor argument ignored."""
     return [Change(f"ignores_{hyper}",
                    f"构造时传入的 {hyper} 没有被使用（用的总是默认值 {value}）：update 中请用 self.{hyper}。",
-                   _replace(ignored=hyper)) for hyper, value in defaults(name).items()]
+                   partial(_changed, None, dict(ignored=hyper))) for hyper, value in defaults(name).items()]
 
 
 def changed_rules(name):

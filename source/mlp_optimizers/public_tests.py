@@ -967,6 +967,7 @@ class TestFailed(AssertionError):
 TestFailed.__name__ = "AssertionError"  # Jupyter 和 Validate 显示的错误类型名，与普通的断言失败相同
 
 
+# pragma: no mutate start （这个装饰器只在导入本文件时运行）
 def _messages_first(test):
     """让失败的测试只显示你的调用和说明，不显示本文件内部的调用栈；
     你的代码自己抛出的异常照常显示完整的调用栈，方便找到出错的那一行。"""
@@ -980,6 +981,7 @@ def _messages_first(test):
             # 测试没有通过：原因见下面 AssertionError 后面的说明。
             raise TestFailed(str(failure), call) from None
     return run
+# pragma: no mutate end
 
 
 def _index_text(index):

@@ -1,0 +1,106 @@
+"""The texts students read when a check fails, pinned: for every catalogued mistake and published
+variant and every one-bug variant of the held-apart corpus (tests/relation_corpus/), the message of
+the hidden check (fixed inputs) and of the visible test, compared with tests/messages.json.
+
+The file is the reviewed feedback of the course: a change of wording, of which call, input, shape,
+dtype or step a message names, of the named mistake or of the relation shows here as a difference
+to review. When the change is wanted, write the file again and review its diff:
+
+    UPDATE_MESSAGES=1 .venv/bin/python -m pytest tests/test_messages.py
+
+Numbers with a fraction or an exponent (largest errors, moved hyper-parameters) are compared as
+<数>: their last digits may differ between CPUs (float32 sums in another order); integers
+(shapes, steps, counts) are compared as written, and the spacing of printed arrays is not compared. tests/test_near_misses.py and the checks' own
+tests assert the numbers that decide a verdict.
+"""
+import json
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import catalogue, checks
+from autograder.course import load_module
+from autograder.parts import PARTS
+from relation_corpus.generator import namespace, variants
+
+GOLDEN = Path(__file__).with_name("messages.json")
+UPDATE = os.environ.get("UPDATE_MESSAGES") == "1"
+public_tests = load_module("public_tests.py")
+
+_DECIMAL = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE][-+]?\d))(?:[eE][-+]?\d+)?(?![\w])")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+
+
+def normalized(message):
+    """message with its decimals as <数>, and the spacing numpy gives printed arrays (which follows
+    the values' widths) as one space, none around brackets."""
+    text = _ADDRESS.sub("0x…", _DECIMAL.sub("<数>", message))
+    return re.sub(r" ?([\[\]]) ?", r"\1", re.sub(r"[ \t]+", " ", text))
+
+
+def _quiet(run):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run()
+
+
+def hidden(ns, part):
+    """'<message> | mistake=<id> | relation=<id>' of the part's hidden check on ns, or '通过'."""
+    def run():
+        try:
+            checks.check_part(ns, PARTS[part], None)
+        except checks.CheckFailure as failure:
+            relation = failure.relation.id if failure.relation is not None else None
+            return f"{failure} | mistake={failure.mistake} | relation={relation} | credit={failure.credit:g}"
+        return "通过"
+    return normalized(_quiet(run))
+
+
+def visible(ns, part):
+    """The message of the part's visible test on ns's graded name, '通过', or the exception the
+    student's code raised through it (its type and text)."""
+    def run():
+        try:
+            getattr(public_tests, part)(ns[PARTS[part].name])
+        except AssertionError as failure:
+            return str(failure)
+        except Exception as error:  # the student's own exception goes through the visible test
+            return f"{type(error).__name__}: {error}"
+        return "通过"
+    return normalized(_quiet(run))
+
+
+CASES = {}
+for _entry in catalogue.entries(valid=False):
+    CASES[f"hidden/catalogue/{_entry.id}"] = (hidden, _entry.namespace, _entry.part)
+    CASES[f"visible/catalogue/{_entry.id}"] = (visible, _entry.namespace, _entry.part)
+for _variant in variants():
+    if not _variant.valid:
+        CASES[f"hidden/corpus/{_variant.id}"] = (hidden, lambda v=_variant: namespace(v), _variant.part)
+        CASES[f"visible/corpus/{_variant.id}"] = (visible, lambda v=_variant: namespace(v), _variant.part)
+
+
+def message_of(case):
+    kind, make_namespace, part = CASES[case]
+    return kind(make_namespace(), part)
+
+
+@pytest.fixture(scope="module")
+def golden():
+    if UPDATE:
+        GOLDEN.write_text(json.dumps({case: message_of(case) for case in CASES}, ensure_ascii=False, indent=1,
+                                     sort_keys=True) + "\n", encoding="utf-8")
+    return json.loads(GOLDEN.read_text(encoding="utf-8"))
+
+
+def test_every_case_has_a_reviewed_message_and_no_other(golden):
+    assert sorted(golden) == sorted(CASES), "UPDATE_MESSAGES=1 writes tests/messages.json again (module docstring)"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_message_is_the_reviewed_one(golden, case):
+    assert message_of(case) == golden.get(case), case
