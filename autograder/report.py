@@ -80,7 +80,8 @@ def write_grades_csv(results, path):
 
 
 def text_table(results):
-    """Aligned table: the score of each test cell, the total, and the first reason."""
+    """Aligned table: the score of each test cell, the total, and the first reason; a student id
+    longer than 30 characters is cut to its first 30."""
     width = min(max([8] + [len(s) for s in results]), 30)
     header = f"{'student':<{width}}" + "".join(f"{SHORT[g][:8]:>9}" for g in TEST_CELLS) + f"{'total':>7}  notes"
     lines = [header, f"{'(points)':<{width}}" + "".join(f"{p:>9}" for p in TEST_CELLS.values())

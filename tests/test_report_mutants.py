@@ -8,7 +8,7 @@ import pytest
 
 from autograder import catalogue
 from autograder.parts import PARTS, TEST_CELLS
-from autograder.report import mistake_counts, pass_rates, text_table, write_grades_csv
+from autograder.report import class_summary, mistake_counts, pass_rates, relation_counts, text_table, write_grades_csv
 from autograder.report_page import write_report
 from autograder.result import SubmissionResult
 
@@ -83,3 +83,45 @@ def test_a_mistake_no_longer_in_the_catalogue_is_counted_apart():
     named = {"ann": SubmissionResult("ann", scores=dict(TEST_CELLS), mistakes={"test_affine": "no_longer_listed"}),
              "ben": SubmissionResult("ben", scores=dict(TEST_CELLS), mistakes={MISTAKE.part: MISTAKE.id})}
     assert mistake_counts(named) == {MISTAKE.part: {MISTAKE.id: ["ben"]}, "": {"no_longer_listed": ["ann"]}}
+
+
+def test_what_the_class_gets_wrong_counts_each_failure_once_most_frequent_first():
+    """Per part: named mistakes and relations, then the failures nothing named; a score within
+    rounding of full points is no failure."""
+    adam, affine = "test_adam", "test_affine"
+    scores = dict(TEST_CELLS)
+
+    def student(name, **changes):
+        mistakes, relations = changes.pop("mistakes", {}), changes.pop("relations", {})
+        return SubmissionResult(name, scores={**scores, **changes}, mistakes=mistakes, relations=relations)
+
+    relation = "update_rule:sign_flipped"
+    batch = {"a": student("a", test_adam=0.0, mistakes={adam: "adam_no_bias_correction"}),
+             "b": student("b", test_adam=0.0, relations={adam: relation}),
+             "c": student("c", test_adam=0.0, relations={adam: relation}),
+             "d": student("d", test_adam=0.0),
+             "e": student("e", test_adam=0.0),
+             "f": student("f", test_adam=0.0),
+             "g": student("g", test_affine=TEST_CELLS[affine] - 1e-9),   # full points, as stored
+             "h": student("h", test_affine=TEST_CELLS[affine] - 0.5),
+             "i": SubmissionResult("i")}                                  # not graded
+    assert relation_counts(batch) == {adam: {relation: ["b", "c"]}}
+    summary = class_summary(batch)
+    assert list(summary) == [affine, adam]  # the table's order of parts
+    assert [(students, name) for students, name, _ in summary[adam]] == [
+        (["d", "e", "f"], ""), (["b", "c"], relation), (["a"], "adam_no_bias_correction")]
+    assert [(students, name) for students, name, _ in summary[affine]] == [(["h"], "")]
+    entry = catalogue.get("adam_no_bias_correction")
+    sentences = {name: text for _, name, text in summary[adam]}
+    assert entry.title in sentences["adam_no_bias_correction"] and entry.fix in sentences["adam_no_bias_correction"]
+    assert "符号" in sentences[relation] and "没有找到" in sentences[""]
+
+
+def test_the_table_cuts_a_long_id_and_keeps_the_columns_aligned():
+    long_id = "x" * 29 + "yz" + "w" * 9  # 40 characters
+    table = text_table({long_id: SubmissionResult(long_id, scores=dict(TEST_CELLS)),
+                        "bo": SubmissionResult("bo", scores=dict(TEST_CELLS))})
+    header, points, second, first = table.splitlines()  # sorted: "bo" first
+    assert first.startswith("x" * 29 + "y ") and "z" not in first and "w" not in first
+    assert second.startswith("bo" + " " * 28 + " ")
+    assert len(first) == len(second) and first.index(f"{MAX:g}") == points.index(f"{MAX:g}")
