@@ -83,3 +83,9 @@ def test_the_fingerprint_follows_each_thing_a_grade_depends_on(tmp_path):
     config.write_text("c = get_config()\nc.Exchange.timezone = 'UTC'\n", encoding="utf-8")
     changed["nbgrader_config.py"] = fingerprint(course, "source-1", LIMITS, 60)
     assert first not in changed.values() and len(set(changed.values())) == len(changed), changed
+
+
+def test_a_manifest_without_its_students_has_none(recorded):
+    recorded.write_text(json.dumps({"version": 2}), encoding="utf-8")
+    manifest = Manifest(recorded)
+    assert manifest.students == {} and manifest.pending([submission("alice")], "fp-1") == [submission("alice")]

@@ -125,3 +125,26 @@ def test_the_table_cuts_a_long_id_and_keeps_the_columns_aligned():
     assert first.startswith("x" * 29 + "y ") and "z" not in first and "w" not in first
     assert second.startswith("bo" + " " * 28 + " ")
     assert len(first) == len(second) and first.index(f"{MAX:g}") == points.index(f"{MAX:g}")
+
+
+def test_a_late_submission_shows_its_times_penalty_and_final_total():
+    from datetime import datetime, timedelta, timezone
+
+    from autograder.course_policy import Lateness
+    from autograder.report import late_cells
+
+    due = datetime(2026, 12, 1, 15, 59, tzinfo=timezone.utc)
+    late = Lateness(submitted=due + timedelta(hours=30), source="exchange", due=due, extended=False,
+                    late=timedelta(hours=30), percent=20.0, past_cutoff=False, time_zone="Asia/Shanghai")
+    result = SubmissionResult("ann", scores=dict(TEST_CELLS), lateness=late)
+    assert late_cells(result) == ["2026-12-03T05:59:00+08:00", "2026-12-01T23:59:00+08:00", "30", "20",
+                                  f"{MAX * 0.2:g}", f"{MAX * 0.8:g}"]
+    unknown = Lateness(None, "", due, False, timedelta(0), 0.0, False, "Asia/Shanghai")
+    assert late_cells(SubmissionResult("bo", scores=dict(TEST_CELLS), lateness=unknown))[:2] == [
+        "", "2026-12-01T23:59:00+08:00"]
+    assert late_cells(SubmissionResult("cy")) == ["", "", "", "", "", ""]  # not graded, no policy
+
+
+def test_a_missing_text_is_an_empty_cell_and_a_formula_is_quoted():
+    from autograder.report import csv_text
+    assert csv_text(None) == "" and csv_text(0) == "0" and csv_text("=1+1") == "'=1+1"
