@@ -517,3 +517,12 @@ def test_a_rising_loss_is_reported_as_rising_with_the_number_printed(capsys):
     printed = capsys.readouterr().out
     assert "2.303 -> 13.9000" in printed
     assert "没有下降，反而升到 13.9000" in str(failure.value) and "降到" not in str(failure.value).replace("没有下降", "")
+
+
+def test_a_failure_prints_the_arrays_to_ten_decimals(capsys):
+    """Float64 values that differ past the eighth digit (a float32 step in a float64 test) must
+    show that they differ."""
+    message = str(_failure(catalogue.get("adam_no_bias_correction"), capsys).value)
+    printed = message.split("期望的", 1)[1].split("你的", 1)[0]
+    digits = [len(m.group(1).lstrip("0")) for m in re.finditer(r"\d\.(\d+)", printed)]
+    assert digits and max(digits) >= 9, printed

@@ -69,6 +69,7 @@ def test_a_sum_over_another_axis_or_over_all(impl):
     (lambda R, n: -R / n, ("scale", "-1/N")),
     (lambda R, n: 0.5 * R, ("scale", "×0.5")),
     (lambda R, n: 0.5 * R / n, ("scale", "×0.5/N")),
+    (lambda R, n: R / n ** 2, ("scale", "N^-2")),
     (lambda R, n: R * (1 + 1e-4), None),   # a near miss: no slip a student writes
     (lambda R, n: R, None),
 ])
@@ -117,13 +118,15 @@ def test_a_backward_that_does_not_multiply_by_dout(impl):
     assert (result.kind, result.detail) == ("without", "without dout") and "dout" in result.advice
 
 
-@pytest.mark.parametrize("k, expected", [(-1.0, "-b"), (1.0, "+b"), (0.5, "0.5·b")])
-def test_a_bias_missing_added_twice_or_scaled(impl, k, expected):
+@pytest.mark.parametrize("k, expected, fact_has", [(-1.0, "-b", "少加了偏置 b"), (1.0, "+b", "b 加了两次"),
+                                                  (0.5, "0.5·b", "差了 0.5·b")])
+def test_a_bias_missing_added_twice_or_scaled(impl, k, expected, fact_has):
     leaves = []
     for seed in (5, 6):
         R, b = rng(seed).standard_normal((4, 3)), rng(seed + 10).standard_normal(3)
         leaves.append(impl.Leaf(R + k * b, R, bias=b))
     assert found(impl, *leaves) == ("shift", expected)
+    assert fact_has in impl.fit(leaves, _rtol).fact
 
 
 def test_a_bias_term_that_differs_between_cases_is_no_relation(impl):
