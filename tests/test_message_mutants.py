@@ -49,3 +49,21 @@ def test_a_visible_test_tells_a_student_who_returns_a_list_to_return_an_array():
     with pytest.raises(AssertionError) as caught:
         load_module("public_tests.py").test_leaky_relu(ListRelu)
     assert str(caught.value).startswith("forward(x) 的输出 应是 numpy 数组，得到 list"), str(caught.value)
+
+
+@pytest.mark.parametrize("key, hint", [("b2", "偏置应初始化为全 0"), ("W2", "np.random.seed")])
+def test_a_parameter_nothing_names_gets_the_hint_of_its_kind(key, hint):
+    """A wrong bias is told how biases start, a wrong weight how weights are drawn (values no
+    catalogue entry and no relation explain)."""
+    part = PARTS["test_initialize_parameters"]
+    ns = catalogue.namespace()
+    exec("_initialize = initialize_parameters\n"
+         "def initialize_parameters(*args, **kwargs):\n"
+         "    params = _initialize(*args, **kwargs)\n"
+         f"    wrong = params[{key!r}]\n"
+         "    wrong.flat[:] = np.cos(np.arange(wrong.size) + 0.5)\n"
+         "    return params\n", ns)
+    with pytest.raises(checks.CheckFailure) as caught, np.errstate(all="ignore"):
+        checks.check_part(ns, part)
+    message = str(caught.value)
+    assert f"返回的 {key}：" in message and hint in message and caught.value.mistake is None, message

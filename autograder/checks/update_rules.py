@@ -150,8 +150,9 @@ def _changed(condition, fields, rule):
 
 
 def _first_gain(name, rule):
-    """rule whose first moment's gain is name, when it has another; else None."""
-    return dataclasses.replace(rule, first=(rule.first[0], name)) if rule.first and rule.first[1] != name else None
+    """rule whose first moment's gain lr (Momentum, Nesterov: v = beta·v + lr·g) is name; None for
+    a rule without that gain."""
+    return dataclasses.replace(rule, first=(rule.first[0], name)) if rule.first and rule.first[1] == "lr" else None
 
 
 def _without_one_minus(moment, rule):
