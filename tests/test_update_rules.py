@@ -6,19 +6,15 @@ import numpy as np
 import pytest
 
 from autograder import reference
-from autograder.checks.update_rules import RULES, changed_rules, rule_class
+from autograder.checks.update_rules import RULES, changed_rules, defaults, rule_class
 
 HYPER = {"learning_rate": 0.05, "epsilon": 1e-3, "beta": 0.8, "beta1": 0.7, "beta2": 0.95}
 STEPS = 4
 
 
 def hyper_of(name):
-    return {k: v for k, v in HYPER.items() if k in reference_defaults(name)}
-
-
-def reference_defaults(name):
-    import inspect
-    return [p for p in inspect.signature(getattr(reference, name).__init__).parameters if p != "self"]
+    """HYPER's values of the reference optimizer's hyper-parameters (none is its default)."""
+    return {k: HYPER[k] for k in defaults(name)}
 
 
 def trajectory(optimizer, seed=0):
