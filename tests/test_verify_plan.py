@@ -10,7 +10,6 @@ check of a missing test cell runs after the last cell, in the order of parts.TES
 tests/test_check_runner_mutants.py grades in a real sandbox.
 """
 import json
-import re
 import time
 from types import SimpleNamespace
 
@@ -259,7 +258,8 @@ def test_the_code_beside_hidden_tests_of_no_known_part_still_runs(source):
 @pytest.mark.parametrize("source", [
     "# 检查 Adam\npublic_tests.test_adam(Adam)",
     "\n\npublic_tests.test_adam(Adam)\n\n   \n",
-    "public_tests.test_adam(Adam)\n    # 注释\n### BEGIN HIDDEN TESTS\nchecks.check_adam(globals())\n### END HIDDEN TESTS\n",
+    "public_tests.test_adam(Adam)\n    # 注释\n"
+    "### BEGIN HIDDEN TESTS\nchecks.check_adam(globals())\n### END HIDDEN TESTS\n",
 ])
 def test_a_cell_marked_by_content_with_only_comments_besides_plans_no_cell(source):
     assert plan((source, {})) == [("check", "test_adam"), *all_checks_but("test_adam")]
@@ -408,8 +408,8 @@ def clock(monkeypatch):
 ])
 def test_each_failure_of_the_sandbox_is_its_kind_of_limit(clock, error, kind):
     for wall_deadline in (NOW + 0.75, NOW + 3600):
-        assert verify._limit_of(error, "说明", "test_adam", wall_deadline) == verify.Limit(kind, "test_adam", "说明")
-        assert verify._limit_of(error, "说明", "cell:4", wall_deadline) == verify.Limit(kind, "cell:4", "说明")
+        for where in ("test_adam", "cell:4"):
+            assert verify._limit_of(error, "说明", where, wall_deadline) == verify.Limit(kind, where, "说明")
 
 
 @pytest.mark.parametrize("error", [SandboxTimeout("x"), ProtocolError("x"), SandboxMemory("x"), SandboxDied("x")])
@@ -420,7 +420,8 @@ def test_any_failure_within_half_a_second_of_the_wall_time_is_the_wall_time(cloc
 
 def test_the_reason_is_the_sandboxs_with_the_prefix_before_the_wall_time_and_the_wall_time_after(clock):
     died = SandboxDied("进程调用了 os._exit")
-    assert verify._stop_reason(died, NOW + 0.75, 300, "第 3 个代码单元：") == "第 3 个代码单元：进程调用了 os._exit"
+    prefix = "第 3 个代码单元："
+    assert verify._stop_reason(died, NOW + 0.75, 300, prefix) == prefix + "进程调用了 os._exit"
     assert verify._stop_reason(died, NOW + 3600, 300, "") == "进程调用了 os._exit"
     for wall_deadline in (NOW + 0.5, NOW - 1):
         for wall_time, shown in ((300, "300 s"), (300.0, "300 s"), (2.5, "2.5 s")):
