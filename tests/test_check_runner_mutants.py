@@ -10,9 +10,9 @@ The submission: the course's solution with
 and every other part right (full points).
 
 A second submission runs out of time and memory (below: a cell over cell_timeout, a cell over
-the memory budget, checks over check_timeout, the wall time ending during a check): a change
-of which limit is reported where, of what the checks left over earn, or of the options that
-reach the sandbox fails there.
+the memory budget, checks over check_timeout, the wall time ending during a check), and a
+sandbox dies during a check: a change of which limit is reported where, of what the checks
+left over earn, or of the options that reach the sandbox fails there.
 """
 import ast
 import copy
@@ -22,10 +22,11 @@ from typing import NamedTuple
 import nbformat
 import pytest
 
-from autograder import catalogue
+from autograder import catalogue, verify
 from autograder.examples import source_notebook
 from autograder.parts import PARTS, TEST_CELLS
 from autograder.sandbox import limits
+from autograder.sandbox.proxy import Sandbox
 from autograder.verify import VerifiedResult, verify_notebook
 from test_verify import write
 
@@ -217,3 +218,21 @@ def test_the_timings_add_up_within_the_time_it_took(limited):
     assert result.timings["student_cells"] >= 0.9 * CELL_TIMEOUT
     timed_out = sum(message.startswith("检查超过时间限制") for message in result.messages.values())
     assert timed_out >= 1 and result.timings["checks"] >= 0.9 * CHECK_TIMEOUT * timed_out
+
+
+def test_a_sandbox_that_dies_during_a_check_gives_its_reason_and_stops_grading_there():
+    """One check against a sandbox whose optimizer exits when called (a sandbox, no verification)."""
+    name = PARTS[OPTIMIZERS[0]].name
+    exits = "import os\nimport numpy as np\n" + catalogue.reference_source(name).replace(
+        UPDATE, UPDATE + "        os._exit(3)\n")
+    scores, messages, mistakes, relations = {}, {}, {}, {}
+    with Sandbox() as sandbox:
+        assert sandbox.run_cell(exits, 30) == (None, False)
+        now = time.monotonic()
+        stop = verify._run_check(OPTIMIZERS[0], sandbox.remote(), scores, messages, (mistakes, relations), [], {},
+                                 now + 30, now + 60, 60, 30, None)
+        reason = sandbox.dead
+    assert reason and "3" in reason
+    assert stop == verify.Limit("died", OPTIMIZERS[0], reason)
+    assert scores == {OPTIMIZERS[0]: 0.0} and messages == {OPTIMIZERS[0]: reason}
+    assert mistakes == {} and relations == {}
