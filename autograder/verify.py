@@ -14,11 +14,13 @@ the notebook nbgrader has sanitized. How the cells are verified:
    grade_id (parts.TEST_CELLS) and also by their content (``### BEGIN HIDDEN TESTS``,
    ``public_tests.test_<part>(``, ``checks.check_<part>(``), so stripped metadata changes
    nothing -- are not run: at the position of each one, the plan runs that cell's check
-   instead. A check whose cell is missing runs after the last cell. Unmodified release
-   cells that only train or plot (every statement a bare call, e.g. ``run('Adam', ...)``,
-   ``plot_histories(histories)``, or any cell after the last test cell) are skipped
-   unless run_training=True: the checks never depend on them, and they take most of the
-   time (about 11 s instead of 2-3 s per submission).
+   instead (a cell found by its content alone still runs its other code: without the
+   hidden block, the test calls and the import of the checks). A check whose cell is
+   missing runs after the last cell. Unmodified release cells that only train or plot
+   (every statement a bare call, e.g. ``run('Adam', ...)``, ``plot_histories(histories)``,
+   or any cell after the last test cell) are skipped unless run_training=True: the checks
+   never depend on them, and they take most of the time (about 11 s instead of 2-3 s per
+   submission).
 2. A sandbox (autograder.sandbox.proxy.Sandbox: bubblewrap; the weak subprocess only
    when allowed) runs the cells one by one under IPython with NBGRADER_EXECUTION=verify, each with
    cell_timeout; an exception in a cell is recorded and execution goes on.
@@ -67,7 +69,7 @@ GRADED_NAMES = {part.grade_id: part.name for part in PARTS.values()}
 _HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?(^[ \t]*### END HIDDEN TESTS[^\n]*$|\Z)",
                            re.S | re.M)
 _TEST_CALL = re.compile(r"\b(?:public_tests\.test|checks\.check)_(\w+?)\s*\(")
-_TEST_LINE = re.compile(r"^[ \t]*(?:public_tests\.test_\w+\s*\(.*|from autograder import checks.*)$",
+_TEST_LINE = re.compile(r"^[ \t]*(?:(?:public_tests\.test|checks\.check)_\w+\s*\(.*|from autograder import checks.*)$",
                         re.M)
 
 

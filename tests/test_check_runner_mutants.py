@@ -1,4 +1,4 @@
-"""The verifier's check runner on one real submission, graded in a real sandbox: a change of how a
+"""The verifier's check runner on real submissions, graded in a real sandbox: a change of how a
 check's outcome becomes points (a published variant's share, a named mistake, the hint of a cell
 that failed to define its name) fails here. tests/test_report_mutants.py adds such points up.
 
@@ -8,13 +8,26 @@ The submission: the course's solution with
 * the cell that defines Nesterov raising before the class is defined (0 points, the message says
   the class was not found and quotes that cell's error),
 and every other part right (full points).
+
+A second submission runs out of time and memory (below: a cell over cell_timeout, a cell over
+the memory budget, checks over check_timeout, the wall time ending during a check), and a
+sandbox dies during a check: a change of which limit is reported where, of what the checks
+left over earn, or of the options that reach the sandbox fails there.
 """
+import ast
+import copy
+import time
+from typing import NamedTuple
+
+import nbformat
 import pytest
 
-from autograder import catalogue
+from autograder import catalogue, verify
 from autograder.examples import source_notebook
 from autograder.parts import PARTS, TEST_CELLS
-from autograder.verify import verify_notebook
+from autograder.sandbox import limits
+from autograder.sandbox.proxy import Sandbox
+from autograder.verify import VerifiedResult, verify_notebook
 from test_verify import write
 
 pytestmark = [pytest.mark.slow, pytest.mark.mutation]
@@ -66,3 +79,160 @@ def test_a_name_never_defined_is_reported_with_the_error_of_its_cell(graded):
 def test_the_total_adds_the_points_of_the_cells(graded):
     expected = sum(TEST_CELLS[g] for g in RIGHT) + TEST_CELLS[VARIANT.part] * PARTS[VARIANT.part].variant_credit
     assert graded.total == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------------------
+# Limits: a second submission, whose cells and checks run out of time and memory
+# --------------------------------------------------------------------------------------
+# Its code cells: the imports; a cell that never ends (cell_timeout); a cell asking for more
+# memory than the budget (MemoryError); a cell whose error reports the sandbox's address space
+# limit; the definitions, with the test cell of the first part kept in place (its check runs
+# there) and the other test cells left out (their checks run after the last cell); the release's
+# last cell, which the checks never use (skipped). No optimizer's update ever returns: the first
+# one's check runs out of CHECK_TIMEOUT, and the wall time ends during one of the later ones,
+# whichever runs by then (the six take 6 * CHECK_TIMEOUT seconds, more than all of WALL_TIME).
+
+CELL_TIMEOUT, CHECK_TIMEOUT, WALL_TIME, MEMORY_MB = 2, 4, 20, 1536
+OPTIMIZERS = [g for g, part in PARTS.items() if part.kind == "optimizer"]
+IN_PLACE = "test_initialize_parameters"
+HANGS = "import time\nwhile True:\n    time.sleep(0.05)"
+TOO_MUCH_MEMORY = "block = bytearray(64 * 1024 ** 3)"
+ADDRESS_SPACE = "import resource\nraise RuntimeError(f'RLIMIT_AS={resource.getrlimit(resource.RLIMIT_AS)[0]}')"
+UPDATE = "    def update(self, params, grads):\n"
+
+
+class Limited(NamedTuple):
+    """The submission's cell numbers (code cells from 1), its VerifiedResult and the seconds
+    verify_notebook took as seen from the test."""
+    cells: int
+    hangs: int
+    memory: int
+    address_space: int
+    test_cell: int
+    skipped: int
+    result: VerifiedResult
+    elapsed: float
+
+
+def only_definitions(source):
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(isinstance(node, (ast.FunctionDef, ast.ClassDef)) for node in body)
+
+
+def limits_submission():
+    """The submission described above."""
+    source = source_notebook()
+    code = [cell for cell in source.cells if cell.cell_type == "code"]
+    solution_cells = {part.solution_cell for part in PARTS.values()}
+    notebook = copy.deepcopy(source)
+    notebook.cells = [code[0], *(nbformat.v4.new_code_cell(s) for s in (HANGS, TOO_MUCH_MEMORY, ADDRESS_SPACE))]
+    for cell in code[1:]:
+        role = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if role in solution_cells or role == IN_PLACE or (role is None and only_definitions(cell.source)):
+            notebook.cells.append(cell)
+    notebook.cells.append(code[-1])
+    for grade_id in OPTIMIZERS:
+        name = PARTS[grade_id].name
+        assert catalogue.reference_source(name).count(UPDATE) == 1
+        hanging = catalogue.reference_source(name).replace(UPDATE, UPDATE + "        while True:\n"
+                                                                            "            time.sleep(0.05)\n")
+        notebook = catalogue.with_definition(notebook, name, hanging)
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    notebook = limits_submission()
+    path = write(tmp_path_factory.mktemp("limits"), "limits", notebook)
+    started = time.monotonic()
+    result = verify_notebook(path, cell_timeout=CELL_TIMEOUT, check_timeout=CHECK_TIMEOUT, wall_time=WALL_TIME,
+                             memory_mb=MEMORY_MB)
+    elapsed = time.monotonic() - started
+    number = {cell.source: n for n, cell in enumerate(notebook.cells, start=1)}
+    test_cell = 1 + next(i for i, cell in enumerate(notebook.cells)
+                         if cell.metadata.get("nbgrader", {}).get("grade_id") == IN_PLACE)
+    return Limited(len(notebook.cells), number[HANGS], number[TOO_MUCH_MEMORY], number[ADDRESS_SPACE], test_cell,
+                   len(notebook.cells), result, elapsed)
+
+
+def test_a_cell_over_its_time_limit_is_stopped_and_the_later_cells_still_run(limited):
+    result = limited.result
+    limit = result.limits[0]
+    assert (limit.kind, limit.where) == ("cell_timeout", f"cell:{limited.hangs}")
+    assert f"第 {limited.hangs} 个代码单元" in limit.text and "超过时间限制" in limit.text
+    assert f"{CELL_TIMEOUT} s" in limit.text
+    assert [number for number, _ in result.cell_errors] == [limited.hangs, limited.memory, limited.address_space]
+    assert "超过时间限制" in result.cell_errors[0][1] and f"{CELL_TIMEOUT} s" in result.cell_errors[0][1]
+    # every cell ran but the test cell (its check ran instead) and the release's cell the checks never use
+    assert result.ran == [n for n in range(1, limited.cells + 1) if n not in (limited.test_cell, limited.skipped)]
+
+
+def test_a_cell_out_of_memory_is_a_memory_limit_of_the_budget_the_sandbox_got(limited):
+    result = limited.result
+    limit = result.limits[1]
+    assert (limit.kind, limit.where) == ("memory", f"cell:{limited.memory}")
+    assert f"第 {limited.memory} 个代码单元" in limit.text and f"{MEMORY_MB} MB" in limit.text
+    assert result.cell_errors[1][1].startswith("MemoryError")
+    error = result.cell_errors[2][1]
+    address_space = int(error[error.index("RLIMIT_AS=") + len("RLIMIT_AS="):].split()[0])
+    budget = MEMORY_MB * 1024 * 1024
+    assert address_space in (budget, budget // limits.FEW_TASKS)  # with a memory cgroup, or without one
+
+
+def test_passing_checks_earn_exactly_their_points_where_their_cell_is_and_after_the_last_cell(limited):
+    result = limited.result
+    for grade_id in [g for g in PARTS if g not in OPTIMIZERS]:
+        assert result.scores[grade_id] == float(TEST_CELLS[grade_id]) and result.messages[grade_id] == ""
+
+
+def test_a_check_over_its_time_limit_earns_nothing_and_the_next_check_runs(limited):
+    result = limited.result
+    first = OPTIMIZERS[0]
+    assert result.scores[first] == 0.0
+    assert result.messages[first].startswith(f"检查超过时间限制 {CHECK_TIMEOUT} s")
+    assert result.limits[-1].where != first
+
+
+def test_the_wall_time_ends_during_a_check_and_the_checks_left_earn_nothing(limited):
+    result = limited.result
+    limit = result.limits[-1]
+    assert len(result.limits) == 3 and limit.kind == "wall_time" and limit.where in OPTIMIZERS[1:]
+    assert f"{WALL_TIME} s" in limit.text and result.reason == limit.text == result.messages[limit.where]
+    stopped = OPTIMIZERS.index(limit.where)
+    for grade_id in OPTIMIZERS[:stopped]:
+        assert result.messages[grade_id].startswith("检查超过时间限制")
+    for grade_id in OPTIMIZERS[stopped + 1:]:
+        assert result.messages[grade_id].startswith("没有完成检查") and result.reason in result.messages[grade_id]
+    assert all(result.scores[grade_id] == 0.0 for grade_id in OPTIMIZERS)
+
+
+def test_the_timings_add_up_within_the_time_it_took(limited):
+    result = limited.result
+    assert set(result.timings) == {"sandbox_start", "student_cells", "checks"}
+    assert all(seconds >= 0 for seconds in result.timings.values())
+    assert sum(result.timings.values()) <= result.seconds <= limited.elapsed
+    # the cell and the checks that ran out of time count in full (10 % less for the clocks' rounding)
+    assert result.timings["student_cells"] >= 0.9 * CELL_TIMEOUT
+    timed_out = sum(message.startswith("检查超过时间限制") for message in result.messages.values())
+    assert timed_out >= 1 and result.timings["checks"] >= 0.9 * CHECK_TIMEOUT * timed_out
+
+
+def test_a_sandbox_that_dies_during_a_check_gives_its_reason_and_stops_grading_there():
+    """One check against a sandbox whose optimizer exits when called (a sandbox, no verification)."""
+    name = PARTS[OPTIMIZERS[0]].name
+    exits = "import os\nimport numpy as np\n" + catalogue.reference_source(name).replace(
+        UPDATE, UPDATE + "        os._exit(3)\n")
+    scores, messages, mistakes, relations = {}, {}, {}, {}
+    with Sandbox() as sandbox:
+        assert sandbox.run_cell(exits, 30) == (None, False)
+        now = time.monotonic()
+        stop = verify._run_check(OPTIMIZERS[0], sandbox.remote(), scores, messages, (mistakes, relations), [], {},
+                                 now + 30, now + 60, 60, 30, None)
+        reason = sandbox.dead
+    assert reason and "3" in reason
+    assert stop == verify.Limit("died", OPTIMIZERS[0], reason)
+    assert scores == {OPTIMIZERS[0]: 0.0} and messages == {OPTIMIZERS[0]: reason}
+    assert mistakes == {} and relations == {}
