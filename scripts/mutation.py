@@ -16,6 +16,10 @@ The names of the mutants (module.x_function__mutmut_N) follow the source: after 
 listed function changes, check the list again (docs/mutation.md says how).
 
     python scripts/mutation.py [--sample 240] [--seed 22] [--workers 2]
+    python scripts/mutation.py --score-only [--sample 240] [--seed 22]
+
+--score-only prints the scores of the last run again from mutants/ (after the list of equivalent
+mutants in docs/mutation.md changed), without making or running any mutant.
 """
 import argparse
 import json
@@ -94,6 +98,21 @@ def make_mutants():
     return names
 
 
+def made_mutants():
+    """The mutants of the last run, read from mutants/: {source path: [mutant name]}."""
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.utils.file_utils import walk_mutatable_files
+
+    names = {}
+    for path in walk_mutatable_files():
+        data = SourceFileMutationData(path=path)
+        data.load()
+        names[str(path)] = sorted(data.exit_code_by_key, key=_natural)
+    if not any(names.values()):
+        sys.exit(f"no mutants in {ROOT / 'mutants'}: run make mutation first")
+    return names
+
+
 def _renamed(name, renamed):
     prefix = next((p for p in renamed if name.startswith(p)), None)
     return renamed[prefix] + name[len(prefix):] if prefix else name
@@ -163,15 +182,17 @@ def main(argv=None):
     parser.add_argument("--sample", type=int, default=240, help="about how many mutants to run (default 240)")
     parser.add_argument("--seed", type=int, default=22, help="seed of the sample (default 22)")
     parser.add_argument("--workers", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--score-only", action="store_true", help="the scores of the last run again (mutants/)")
     args = parser.parse_args(argv)
     if args.sample < 1 or args.workers < 1:
         parser.error("--sample and --workers must be at least 1")
 
     os.chdir(ROOT)  # mutmut reads pyproject.toml and writes mutants/ in the working directory
     started = time.monotonic()
-    names = make_mutants()
+    names = made_mutants() if args.score_only else make_mutants()
     sample = draw_sample(names, args.sample, args.seed)
-    run_mutmut(sample, args.workers)
+    if not args.score_only:
+        run_mutmut(sample, args.workers)
     result, survivors = scores(names, sample, equivalent_mutants())
     print(f"\nsample of {sum(len(v) for v in sample.values())} mutants (seed {args.seed}), "
           f"{time.monotonic() - started:.0f} s\n")
