@@ -238,3 +238,16 @@ def test_a_sandbox_that_dies_during_a_check_gives_its_reason_and_stops_grading_t
     assert stop == verify.Limit("died", OPTIMIZERS[0], reason)
     assert scores == {OPTIMIZERS[0]: 0.0} and messages == {OPTIMIZERS[0]: reason}
     assert mistakes == {} and relations == {}
+
+
+def test_the_wall_time_ending_during_a_cell_is_a_wall_time_limit_of_that_cell(tmp_path):
+    """A cell that would have had cell_timeout longer than the wall time left: stopped when the wall
+    time ends, reported as the wall time (not the cell's own limit), every check left earns 0."""
+    notebook = copy.deepcopy(source_notebook())
+    notebook.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(HANGS)]
+    result = verify_notebook(write(tmp_path, "hangs", notebook), cell_timeout=60, wall_time=6)
+    # the cell's limit, then the end of grading before the first check
+    assert [(limit.kind, limit.where) for limit in result.limits] == [("wall_time", "cell:2"), ("wall_time", "")]
+    assert result.limits[0].text == "第 2 个代码单元超过总时间限制 6 s" and result.reason == "超过时间限制 6 s"
+    assert result.cell_errors == [(2, "超过总时间限制 6 s")] and result.ran == [1, 2]
+    assert result.scores == {g: 0.0 for g in TEST_CELLS}
