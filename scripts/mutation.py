@@ -76,7 +76,6 @@ def equivalent_mutants():
 def make_mutants():
     """All mutants of the configured files, made afresh: {source path: [mutant name]}."""
     from mutmut.__main__ import create_mutants
-    from mutmut.configuration import config
     from mutmut.mutation.data import SourceFileMutationData
     from mutmut.mutation.trampoline import set_mutant_under_test
     from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir, walk_mutatable_files
