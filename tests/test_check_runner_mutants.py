@@ -51,7 +51,7 @@ def graded(tmp_path_factory):
     return verify_notebook(write(folder, "mixed", submission()), cell_timeout=20, check_timeout=60)
 
 
-def test_each_outcome_of_a_check_gives_its_points(graded):
+def each_outcome_of_a_check_gives_its_points(graded):
     assert graded.reason == "" and graded.limits == []
     for grade_id in RIGHT:
         assert graded.scores[grade_id] == TEST_CELLS[grade_id], (grade_id, graded.messages[grade_id])
@@ -63,22 +63,33 @@ def test_each_outcome_of_a_check_gives_its_points(graded):
     assert graded.scores[BROKEN_PART.grade_id] == 0.0
 
 
-def test_named_mistakes_are_the_variant_and_the_mistake(graded):
+def named_mistakes_are_the_variant_and_the_mistake(graded):
     assert graded.mistakes == {VARIANT.part: VARIANT.id, MISTAKE.part: MISTAKE.id}
     assert VARIANT.title in graded.messages[VARIANT.part]
     assert MISTAKE.title in graded.messages[MISTAKE.part]
 
 
-def test_a_name_never_defined_is_reported_with_the_error_of_its_cell(graded):
+def a_name_never_defined_is_reported_with_the_error_of_its_cell(graded):
     message = graded.messages[BROKEN_PART.grade_id]
     assert message.startswith(f"没有找到 {BROKEN_PART.name} 的定义")
     assert f"（定义 {BROKEN_PART.name} 的第 " in message and BROKEN_CELL_ERROR in message
     assert any(BROKEN_CELL_ERROR in error for _, error in graded.cell_errors)
 
 
-def test_the_total_adds_the_points_of_the_cells(graded):
+def the_total_adds_the_points_of_the_cells(graded):
     expected = sum(TEST_CELLS[g] for g in RIGHT) + TEST_CELLS[VARIANT.part] * PARTS[VARIANT.part].variant_credit
     assert graded.total == pytest.approx(expected)
+
+
+def test_the_mixed_submission_gets_each_outcome_its_points_and_message(graded):
+    """Every outcome of the one verification above. mutmut runs a mutant against the tests in which
+    its code ran, and a module's fixture runs in the first test that uses it: so each verification
+    has one test, which checks all of it."""
+    for outcome in (each_outcome_of_a_check_gives_its_points,
+                    named_mistakes_are_the_variant_and_the_mistake,
+                    a_name_never_defined_is_reported_with_the_error_of_its_cell,
+                    the_total_adds_the_points_of_the_cells):
+        outcome(graded)
 
 
 # --------------------------------------------------------------------------------------
@@ -160,7 +171,7 @@ def limited(tmp_path_factory):
                    len(notebook.cells), result, elapsed)
 
 
-def test_a_cell_over_its_time_limit_is_stopped_and_the_later_cells_still_run(limited):
+def a_cell_over_its_time_limit_is_stopped_and_the_later_cells_still_run(limited):
     result = limited.result
     limit = result.limits[0]
     assert (limit.kind, limit.where) == ("cell_timeout", f"cell:{limited.hangs}")
@@ -172,7 +183,7 @@ def test_a_cell_over_its_time_limit_is_stopped_and_the_later_cells_still_run(lim
     assert result.ran == [n for n in range(1, limited.cells + 1) if n not in (limited.test_cell, limited.skipped)]
 
 
-def test_a_cell_out_of_memory_is_a_memory_limit_of_the_budget_the_sandbox_got(limited):
+def a_cell_out_of_memory_is_a_memory_limit_of_the_budget_the_sandbox_got(limited):
     result = limited.result
     limit = result.limits[1]
     assert (limit.kind, limit.where) == ("memory", f"cell:{limited.memory}")
@@ -184,13 +195,13 @@ def test_a_cell_out_of_memory_is_a_memory_limit_of_the_budget_the_sandbox_got(li
     assert address_space in (budget, budget // limits.FEW_TASKS)  # with a memory cgroup, or without one
 
 
-def test_passing_checks_earn_exactly_their_points_where_their_cell_is_and_after_the_last_cell(limited):
+def passing_checks_earn_exactly_their_points_where_their_cell_is_and_after_the_last_cell(limited):
     result = limited.result
     for grade_id in [g for g in PARTS if g not in OPTIMIZERS]:
         assert result.scores[grade_id] == float(TEST_CELLS[grade_id]) and result.messages[grade_id] == ""
 
 
-def test_a_check_over_its_time_limit_earns_nothing_and_the_next_check_runs(limited):
+def a_check_over_its_time_limit_earns_nothing_and_the_next_check_runs(limited):
     result = limited.result
     first = OPTIMIZERS[0]
     assert result.scores[first] == 0.0
@@ -198,7 +209,7 @@ def test_a_check_over_its_time_limit_earns_nothing_and_the_next_check_runs(limit
     assert result.limits[-1].where != first
 
 
-def test_the_wall_time_ends_during_a_check_and_the_checks_left_earn_nothing(limited):
+def the_wall_time_ends_during_a_check_and_the_checks_left_earn_nothing(limited):
     result = limited.result
     limit = result.limits[-1]
     assert len(result.limits) == 3 and limit.kind == "wall_time" and limit.where in OPTIMIZERS[1:]
@@ -211,7 +222,7 @@ def test_the_wall_time_ends_during_a_check_and_the_checks_left_earn_nothing(limi
     assert all(result.scores[grade_id] == 0.0 for grade_id in OPTIMIZERS)
 
 
-def test_the_timings_add_up_within_the_time_it_took(limited):
+def the_timings_add_up_within_the_time_it_took(limited):
     result = limited.result
     assert set(result.timings) == {"sandbox_start", "student_cells", "checks"}
     assert all(seconds >= 0 and round(seconds, 3) == seconds for seconds in result.timings.values())  # ms
@@ -220,6 +231,17 @@ def test_the_timings_add_up_within_the_time_it_took(limited):
     assert result.timings["student_cells"] >= 0.9 * CELL_TIMEOUT
     timed_out = sum(message.startswith("检查超过时间限制") for message in result.messages.values())
     assert timed_out >= 1 and result.timings["checks"] >= 0.9 * CHECK_TIMEOUT * timed_out
+
+
+def test_the_limits_of_the_second_submission_are_reported_where_they_were_hit(limited):
+    """Every outcome of the second verification (one test, as above)."""
+    for outcome in (a_cell_over_its_time_limit_is_stopped_and_the_later_cells_still_run,
+                    a_cell_out_of_memory_is_a_memory_limit_of_the_budget_the_sandbox_got,
+                    passing_checks_earn_exactly_their_points_where_their_cell_is_and_after_the_last_cell,
+                    a_check_over_its_time_limit_earns_nothing_and_the_next_check_runs,
+                    the_wall_time_ends_during_a_check_and_the_checks_left_earn_nothing,
+                    the_timings_add_up_within_the_time_it_took):
+        outcome(limited)
 
 
 def test_a_sandbox_that_dies_during_a_check_gives_its_reason_and_stops_grading_there():
