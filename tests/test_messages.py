@@ -88,6 +88,33 @@ class LeakyRelu(LeakyRelu):
     def backward(self, dout):
         return np.where(self.mask, self.alpha * self.alpha * dout, dout)
 """),
+    "affine_backward_modifies_dout": ("test_affine", """
+class Affine(Affine):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        dout[...] = 0
+        return dx
+"""),
+    "affine_backward_returns_a_function": ("test_affine", """
+class Affine(Affine):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        return lambda: dx
+"""),
+    "affine_db_is_a_function": ("test_affine", """
+class Affine(Affine):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.db = lambda: 0
+        return dx
+"""),
+    "affine_db_twice": ("test_affine", """
+class Affine(Affine):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.db = 2 * self.db
+        return dx
+"""),
     "init_weight_init_std_twice": ("test_initialize_parameters", """
 _initialize = initialize_parameters
 def initialize_parameters(input_size, hidden_size, output_size, weight_init_std=0.01, dtype=np.float32):
