@@ -115,6 +115,14 @@ class Affine(Affine):
         self.db = 2 * self.db
         return dx
 """),
+    "adam_step_counter_as_an_array": ("test_adam", """
+class Adam(Adam):
+    def update(self, params, grads):
+        super().update(params, grads)
+        for key in params:
+            params[key] -= self.learning_rate * grads[key]
+        self.t = np.array([self.t])
+"""),
     "init_weight_init_std_twice": ("test_initialize_parameters", """
 _initialize = initialize_parameters
 def initialize_parameters(input_size, hidden_size, output_size, weight_init_std=0.01, dtype=np.float32):
