@@ -123,6 +123,26 @@ class Adam(Adam):
             params[key] -= self.learning_rate * grads[key]
         self.t = np.array([self.t])
 """),
+    "network_predict_modifies_x": ("test_network", """
+class ThreeLayerNet(ThreeLayerNet):
+    def predict(self, x):
+        out = super().predict(x)
+        x[...] = 0
+        return out
+"""),
+    "network_gradient_returns_a_function": ("test_network", """
+class ThreeLayerNet(ThreeLayerNet):
+    def gradient(self, x, t):
+        grads = super().gradient(x, t)
+        return lambda: grads
+"""),
+    "network_last_loss_not_kept": ("test_network", """
+class ThreeLayerNet(ThreeLayerNet):
+    def loss(self, x, t):
+        value = super().loss(x, t)
+        self.lastLayer.loss = 0.0
+        return value
+"""),
     "init_weight_init_std_twice": ("test_initialize_parameters", """
 _initialize = initialize_parameters
 def initialize_parameters(input_size, hidden_size, output_size, weight_init_std=0.01, dtype=np.float32):
