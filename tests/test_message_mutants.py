@@ -67,3 +67,23 @@ def test_a_parameter_nothing_names_gets_the_hint_of_its_kind(key, hint):
         checks.check_part(ns, part)
     message = str(caught.value)
     assert f"返回的 {key}：" in message and hint in message and caught.value.mistake is None, message
+
+
+@pytest.mark.parametrize("what, named", [("ThreeLayerNet.gradient 的 {key} ", "ThreeLayerNet.gradient"),
+                                         ("LeakyRelu.backward 的 dx ", "LeakyRelu.backward 的 dx")])
+def test_a_gradient_the_reference_cannot_check_numerically_is_told_against_the_reference(what, named):
+    """Where even the reference's gradient misses the numerical one (tolerance), the student's is
+    compared with the reference's, and a difference names the gradient and the inputs."""
+    from autograder.checks.compare import first_difference
+    from autograder.checks.observe import Obs, Record
+
+    def record(gradient):
+        record = Record()
+        record.items.append(Obs("numeric", what, "x 形状 (5, 7)", gradient,
+                                options={"numeric": {"W1": np.ones((2, 2))}, "tol": 1e-7}))
+        return record
+
+    expected = record({"W1": np.full((2, 2), 3.0)})
+    assert first_difference(record({"W1": np.full((2, 2), 3.0)}), expected) is None
+    fact = first_difference(record({"W1": np.full((2, 2), 4.0)}), expected)[0]
+    assert fact == f"{named} 与参考实现的梯度不一致（x 形状 (5, 7)）。"

@@ -125,7 +125,9 @@ def _compare_numeric(actual, expected):
                     return f"{what}：形状不正确（{expected.where}）。", ""
                 return f"{what}与数值梯度不一致（{expected.where}；相对误差 {error:.3g}）。", ""
         return None
-    return None if same_value(actual.value, expected.value) else ("梯度不同。", "")
+    if same_value(actual.value, expected.value):
+        return None
+    return f"{expected.what.format(key='').rstrip(' 的')} 与参考实现的梯度不一致（{expected.where}）。", ""
 
 
 def _compare_init(actual, expected):
