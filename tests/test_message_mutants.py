@@ -10,11 +10,12 @@ from autograder.parts import PARTS
 PAIRS = [("adam_folded_step", "adam_fixed_epsilon_1e7"), ("adam_no_bias_correction", "adam_fixed_epsilon_1e7")]
 
 
+@pytest.mark.parametrize("seed", [None, 20261207], ids=["fixed inputs", "the verifier's seeded inputs"])
 @pytest.mark.parametrize("first, second", PAIRS)
-def test_two_edits_at_once_are_named_with_both_titles(first, second):
+def test_two_edits_at_once_are_named_with_both_titles(first, second, seed):
     pair = catalogue.combined(catalogue.get(first), catalogue.get(second))
     with pytest.raises(checks.CheckFailure) as caught, np.errstate(all="ignore"):
-        checks.check_part(pair.namespace(), PARTS[pair.part])
+        checks.check_part(pair.namespace(), PARTS[pair.part], seed)
     message = str(caught.value)
     assert caught.value.mistake == f"{first}+{second}"
     assert "同时有两处" in message

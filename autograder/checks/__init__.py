@@ -119,14 +119,12 @@ def _student_frames_only(error):
 
 def _run_public_check(grade_id, ns, seed):
     """The body of every public check: check_part, its failure re-raised as described above."""
-    __tracebackhide__ = True  # noqa: F841  (read by IPython)
+    __tracebackhide__ = True  # noqa: F841  (read by IPython)  # pragma: no mutate
     try:
         check_part(ns, PARTS[grade_id], seed)
         return
-    except AssertionError as failure:
-        message, mistake = str(failure), getattr(failure, "mistake", None)
-        credit = getattr(failure, "credit", 0.0)
-        relation = getattr(failure, "relation", None)
+    except CheckFailure as failure:
+        message, mistake, credit, relation = str(failure), failure.mistake, failure.credit, failure.relation
         cause = _student_frames_only(failure.__cause__)
     # raised outside the except clause, so the check's own traceback is not chained;
     # the student's exception, if any, stays the cause (with the student's frames only)

@@ -219,7 +219,8 @@ def nonfinite_stop(found, label, where, key):
     _, index, number, positions = found
     at = f"（第一个在位置 {index}）" if index != () else ""
     where = f"（{where}）" if where else ""
-    return Stop(f"{label} 中出现 NaN 或 inf{at}：值为 {number}{where}，而参考实现在这里得到的都是有限的数。"
+    space = "" if label.endswith("）") else " "  # none after full-width punctuation
+    return Stop(f"{label}{space}中出现 NaN 或 inf{at}：值为 {number}{where}，而参考实现在这里得到的都是有限的数。"
                  "请检查是否有除以 0、对负数开方、log(0) 或数值溢出。",
                  ("non-finite", *key, tuple(found[0]), positions))
 
