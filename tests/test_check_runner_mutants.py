@@ -7,7 +7,9 @@ The submission: the course's solution with
 * Momentum with a known mistake (0 points, the mistake named),
 * the cell that defines Nesterov raising before the class is defined (0 points, the message says
   the class was not found and quotes that cell's error),
-and every other part right (full points).
+and every other part right (full points); the hidden check of one of those raises an error of its
+own (a bug of the grader's: 0 points for that part only, a message to ask the teacher, the error in
+the grader's log).
 
 A second submission runs out of time and memory (below: a cell over cell_timeout, a cell over
 the memory budget, checks over check_timeout, the wall time ending during a check), and a
@@ -16,13 +18,14 @@ left over earn, or of the options that reach the sandbox fails there.
 """
 import ast
 import copy
+import logging
 import time
 from typing import NamedTuple
 
 import nbformat
 import pytest
 
-from autograder import catalogue, verify
+from autograder import catalogue, checks, verify
 from autograder.examples import source_notebook
 from autograder.parts import PARTS, TEST_CELLS
 from autograder.sandbox import limits
@@ -36,7 +39,8 @@ VARIANT = next(e for e in catalogue.entries("test_adabelief", kind="variant"))
 MISTAKE = catalogue.get("momentum_sign_error")
 BROKEN_PART = PARTS["test_nesterov"]
 BROKEN_CELL_ERROR = "ValueError: 这一行在定义之前出错"
-RIGHT = [g for g in PARTS if g not in (VARIANT.part, MISTAKE.part, BROKEN_PART.grade_id)]
+CHECK_BUG = PARTS["test_adagrad"]
+RIGHT = [g for g in PARTS if g not in (VARIANT.part, MISTAKE.part, BROKEN_PART.grade_id, CHECK_BUG.grade_id)]
 
 
 def submission():
@@ -45,10 +49,32 @@ def submission():
     return catalogue.with_definition(notebook, BROKEN_PART.name, broken)
 
 
+class Logged(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def check_with_a_bug(ns, seed=None):
+    raise KeyError("a bug of the check")
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def verification(tmp_path_factory):
+    """The VerifiedResult of the submission above, and the records the verifier logged."""
     folder = tmp_path_factory.mktemp("check_runner")
-    return verify_notebook(write(folder, "mixed", submission()), cell_timeout=20, check_timeout=60)
+    logged, logger = Logged(), logging.getLogger(verify.__name__)
+    logger.addHandler(logged)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(checks, CHECK_BUG.check, check_with_a_bug)
+            result = verify_notebook(write(folder, "mixed", submission()), cell_timeout=20, check_timeout=60)
+    finally:
+        logger.removeHandler(logged)
+    return result, logged.records
 
 
 def each_outcome_of_a_check_gives_its_points(graded):
@@ -81,15 +107,26 @@ def the_total_adds_the_points_of_the_cells(graded):
     assert graded.total == pytest.approx(expected)
 
 
-def test_the_mixed_submission_gets_each_outcome_its_points_and_message(graded):
+def an_error_of_a_check_costs_its_part_only_and_is_logged_for_the_teacher(graded, logged):
+    assert graded.scores[CHECK_BUG.grade_id] == 0.0
+    assert graded.messages[CHECK_BUG.grade_id] == "检查时出现意外错误（KeyError），请联系老师。"
+    assert CHECK_BUG.grade_id not in graded.mistakes
+    [record] = [r for r in logged if r.levelno >= logging.ERROR]
+    assert record.getMessage() == f"check {CHECK_BUG.grade_id} raised an unexpected error"
+    assert record.exc_info[0] is KeyError
+
+
+def test_the_mixed_submission_gets_each_outcome_its_points_and_message(verification):
     """Every outcome of the one verification above. mutmut runs a mutant against the tests in which
     its code ran, and a module's fixture runs in the first test that uses it: so each verification
     has one test, which checks all of it."""
+    graded, logged = verification
     for outcome in (each_outcome_of_a_check_gives_its_points,
                     named_mistakes_are_the_variant_and_the_mistake,
                     a_name_never_defined_is_reported_with_the_error_of_its_cell,
                     the_total_adds_the_points_of_the_cells):
         outcome(graded)
+    an_error_of_a_check_costs_its_part_only_and_is_logged_for_the_teacher(graded, logged)
 
 
 # --------------------------------------------------------------------------------------

@@ -516,3 +516,13 @@ def test_state_the_object_lacks_is_said_not_found_never_none():
     assert info.value.mistake is None
     assert "没有找到 Adam.u、Adam.t（如果你用别的名字保存它们，可以忽略这一条）" in message
     assert "None" not in message and "应为 1" not in message
+
+
+def test_the_checks_module_gives_each_parts_check_by_its_name_and_nothing_else():
+    """check_<part> of a part added to the table after import comes from the module's __getattr__:
+    the check of that part, and an AttributeError for a name that is no part's check."""
+    for part in PARTS.values():
+        assert checks.__getattr__(part.check).__name__ == part.check
+    assert not hasattr(checks, "check_no_such_part")
+    with pytest.raises(AttributeError, match="check_no_such_part"):
+        checks.__getattr__("check_no_such_part")

@@ -226,6 +226,13 @@ def initialize_parameters(input_size, hidden_size, output_size, weight_init_std=
     params["b2"] = params["b2"] / params["b2"]
     return params
 """),
+    "init_bias_as_a_list": ("test_initialize_parameters", """
+_initialize = initialize_parameters
+def initialize_parameters(input_size, hidden_size, output_size, weight_init_std=0.01, dtype=np.float32):
+    params = _initialize(input_size, hidden_size, output_size, weight_init_std, dtype)
+    params["b1"] = params["b1"].tolist()
+    return params
+"""),
     "init_weight_init_std_twice": ("test_initialize_parameters", """
 _initialize = initialize_parameters
 def initialize_parameters(input_size, hidden_size, output_size, weight_init_std=0.01, dtype=np.float32):
@@ -256,6 +263,7 @@ def extra_namespace(source):
 CASES = {}
 for _name, (_part, _source) in EXTRA.items():
     CASES[f"hidden/extra/{_name}"] = (hidden, lambda s=_source: extra_namespace(s), _part)
+    CASES[f"visible/extra/{_name}"] = (visible, lambda s=_source: extra_namespace(s), _part)
 for _entry in catalogue.entries(valid=False):
     CASES[f"hidden/catalogue/{_entry.id}"] = (hidden, _entry.namespace, _entry.part)
     CASES[f"visible/catalogue/{_entry.id}"] = (visible, _entry.namespace, _entry.part)

@@ -70,6 +70,7 @@ def test_the_table_and_the_page_show_the_totals(tmp_path):
     assert rows["mixed"][1:cells + 2] == [f"{mixed_scores()[g]:g}" for g in TEST_CELLS] + [total]
     assert rows["full"][1:cells + 2] == [f"{p:g}" for p in TEST_CELLS.values()] + [f"{MAX:g}"]
     assert rows["late"][1:cells + 2] == ["-"] * (cells + 1)
+    assert rows["(points)"][1:] == [f"{p:g}" for p in TEST_CELLS.values()] + [f"{MAX:g}"]
     page = write_report(results(), tmp_path / "r.html", tmp_path / "r.png").read_text(encoding="utf-8")
     assert f"<td><b>{total}</b></td>" in page and f"<td><b>{MAX:g}</b></td>" in page
     assert "3 submissions; 2 graded;" in page and "<b>1 not graded</b>" in page

@@ -1245,6 +1245,8 @@ def test_network(ThreeLayerNet):
                            "不要自己再做一次 softmax。" + _NETWORK_NOTE)
 
     grads = net.gradient(x, np.array(NETWORK_Y))
+    if not isinstance(grads, dict):
+        raise _Failure("gradient 应返回 dict（键与 params 相同），得到 {}".format(type(grads).__name__))
     for key in PARAM_KEYS:
         if key not in grads:
             raise _Failure("gradient 返回的 grads 缺少键 '{}'".format(key))
