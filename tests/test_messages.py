@@ -131,6 +131,14 @@ class Affine(Affine):
     def forward(self, x):
         return super().forward(x).squeeze()
 """),
+    "affine_forward_in_float64_squeezes_a_batch_of_one": ("test_affine", """
+class Affine(Affine):
+    def forward(self, x):
+        self.original_x_shape = x.shape
+        self.x = x.reshape(x.shape[0], -1)
+        out = self.x.astype(np.float64) @ self.W.astype(np.float64) + self.b
+        return out.astype(x.dtype).squeeze()
+"""),
     "adam_step_counter_as_an_array": ("test_adam", """
 class Adam(Adam):
     def update(self, params, grads):
