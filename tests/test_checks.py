@@ -526,3 +526,20 @@ def test_the_checks_module_gives_each_parts_check_by_its_name_and_nothing_else()
     assert not hasattr(checks, "check_no_such_part")
     with pytest.raises(AttributeError, match="check_no_such_part"):
         checks.__getattr__("check_no_such_part")
+
+
+def test_an_assertion_that_is_no_check_failure_earns_nothing_and_names_nothing(monkeypatch):
+    """An AssertionError of other code inside a check (not a verdict of the check's) reaches the
+    notebook as a failure of no credit, with no mistake and no relation, from <隐藏测试>."""
+    def asserting(ns, part, seed=None):
+        raise AssertionError("an assertion of other code")
+
+    monkeypatch.setattr(checks, "check_part", asserting)
+    with pytest.raises(checks.CheckFailure) as caught:
+        checks.check_adam({})
+    failure = caught.value
+    assert (str(failure), failure.mistake, failure.credit, failure.relation) == ("an assertion of other code", None, 0.0, None)
+    tb = failure.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    assert tb.tb_frame.f_code.co_filename == "<隐藏测试>"

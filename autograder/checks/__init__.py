@@ -123,8 +123,9 @@ def _run_public_check(grade_id, ns, seed):
     try:
         check_part(ns, PARTS[grade_id], seed)
         return
-    except CheckFailure as failure:
-        message, mistake, credit, relation = str(failure), failure.mistake, failure.credit, failure.relation
+    except AssertionError as failure:  # a CheckFailure, or another assertion (no mistake, no credit)
+        verdict = failure if isinstance(failure, CheckFailure) else CheckFailure(str(failure))
+        message, mistake, credit, relation = str(verdict), verdict.mistake, verdict.credit, verdict.relation
         cause = _student_frames_only(failure.__cause__)
     # raised outside the except clause, so the check's own traceback is not chained;
     # the student's exception, if any, stays the cause (with the student's frames only)
