@@ -14,6 +14,7 @@ itself, so that it holds the very same variants.
 * Remote: every mistake fails its own check with exactly the message and the name the
   Direct path gives; every alternative passes the checks of the parts that read it.
 """
+import traceback
 import warnings
 from pathlib import Path
 
@@ -543,3 +544,17 @@ def test_an_assertion_that_is_no_check_failure_earns_nothing_and_names_nothing(m
     while tb.tb_next is not None:
         tb = tb.tb_next
     assert tb.tb_frame.f_code.co_filename == "<隐藏测试>"
+
+
+def test_the_cause_of_a_failure_keeps_the_students_frames_only():
+    """The exception the student's code raised stays the cause of the check's failure, its
+    traceback cut to the student's own frames (what the notebook shows under it)."""
+    ns = catalogue.namespace()
+    exec(compile("class LeakyRelu(LeakyRelu):\n"
+                 "    def backward(self, dout):\n"
+                 "        raise NotImplementedError('student stub')\n", "<student cell>", "exec"), ns)
+    with pytest.raises(checks.CheckFailure) as caught:
+        checks.check_leaky_relu(ns)
+    cause = caught.value.__cause__
+    assert isinstance(cause, NotImplementedError) and str(cause) == "student stub"
+    assert [frame.filename for frame in traceback.extract_tb(cause.__traceback__)] == ["<student cell>"]

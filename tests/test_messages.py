@@ -167,6 +167,12 @@ class ThreeLayerNet(ThreeLayerNet):
         self.lastLayer.loss = 0.0
         return value
 """),
+    "network_params_as_a_list": ("test_network", """
+class ThreeLayerNet(ThreeLayerNet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params = list(self.params.values())
+"""),
     "network_accuracy_divides_by_label_size": ("test_network", """
 class ThreeLayerNet(ThreeLayerNet):
     def accuracy(self, x, t):

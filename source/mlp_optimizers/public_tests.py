@@ -1223,6 +1223,9 @@ def test_network(ThreeLayerNet):
     input_size, hidden_size, output_size = NETWORK_SIZES
     net = ThreeLayerNet(input_size, hidden_size, output_size,
                         weight_init_std=NETWORK_WEIGHT_INIT_STD, dtype=np.float64)
+    if not isinstance(net.params, dict):
+        raise _Failure("self.params 应是 dict（键为 {}），得到 {}".format(
+            "、".join(PARAM_KEYS), type(net.params).__name__))
     x = np.array(NETWORK_X)
     x_before = x.copy()
     scores = net.predict(x)
